@@ -1,0 +1,229 @@
+/* crsae.h - the one public header of libcrsae.
+ *
+ * libcrsae denoises images with a learned convolutional dictionary the
+ * CRsAE way (Tolooshams, Dey & Ba, 2019): T unrolled FISTA iterations with a
+ * two-sided soft threshold encode an image into a sparse code, the
+ * dictionary decodes it.  Pixel values are floats on the [0,1] scale; noise
+ * levels passed to the library are on the same scale (sigma_255 / 255).
+ *
+ * Conventions
+ * - Every function that can fail returns a crsae_status; CRSAE_OK is 0.
+ * - Handles are opaque; *_free(NULL) is a no-op.
+ * - The library never prints, never aborts and keeps no global mutable
+ *   state; it is safe to use different handles from different threads and
+ *   one model from several threads at once (models are read-only while
+ *   denoising).
+ * - Output buffers are written only when a call succeeds.
+ */
+#ifndef CRSAE_H
+#define CRSAE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CRSAE_BUILDING) && defined(__GNUC__)
+#define CRSAE_API __attribute__((visibility("default")))
+#else
+#define CRSAE_API
+#endif
+
+#define CRSAE_VERSION_MAJOR 0
+#define CRSAE_VERSION_MINOR 1
+#define CRSAE_VERSION_PATCH 0
+#define CRSAE_VERSION_STRING "0.1.0"
+
+/* Stable error codes: numbers are never reused. */
+typedef enum crsae_status {
+    CRSAE_OK = 0,
+    CRSAE_ERR_NOMEM = 1,            /* an allocation failed */
+    CRSAE_ERR_INVALID_ARGUMENT = 2, /* NULL pointer, bad size or option */
+    CRSAE_ERR_CANCELLED = 3,        /* the progress callback asked to stop */
+    CRSAE_ERR_TOO_LARGE = 4,        /* a size overflows or exceeds a cap */
+    CRSAE_ERR_NONFINITE = 5,        /* the input holds NaN or infinity */
+    CRSAE_ERR_THREAD = 6,           /* a worker thread could not start */
+    CRSAE_ERR_OPEN = 7,             /* a file could not be opened */
+    CRSAE_ERR_READ = 8,             /* reading a file failed */
+    CRSAE_ERR_WRITE = 9,            /* writing a file failed (disk full...) */
+    CRSAE_ERR_MODEL_MAGIC = 10,     /* not a .crsae model file */
+    CRSAE_ERR_MODEL_VERSION = 11,   /* a model format version we don't read */
+    CRSAE_ERR_MODEL_TRUNCATED = 12, /* the file ends too early */
+    CRSAE_ERR_MODEL_DIMENSIONS = 13,/* filters/size/stride out of range */
+    CRSAE_ERR_MODEL_VALUE = 14,     /* a parameter is NaN, infinite or out of range */
+    CRSAE_ERR_MODEL_CHECKSUM = 15,  /* the checksum does not match */
+    CRSAE_ERR_MODEL_TRAILING = 16,  /* bytes after the end of the model */
+    CRSAE_ERR_MODEL_FLAGS = 17,     /* unknown flag bits or header size */
+    CRSAE_ERR_MODEL_TEXT = 18       /* provenance text too long or not UTF-8 */
+} crsae_status;
+
+/* A short English sentence for a status; never NULL. */
+CRSAE_API const char *crsae_strerror(crsae_status status);
+
+CRSAE_API const char *crsae_version_string(void);
+
+/* Hard limits the library enforces (documented in models/FORMAT.md). */
+#define CRSAE_MAX_FILTERS 1024
+#define CRSAE_MAX_SIZE 31
+#define CRSAE_MAX_ITERATIONS 1000
+#define CRSAE_MAX_PROVENANCE 65536
+/* Largest image side and pixel count accepted by the denoiser. */
+#define CRSAE_MAX_SIDE 1000000
+#define CRSAE_MAX_PIXELS ((uint64_t)1 << 32)
+
+/* ------------------------------------------------------------------ */
+/* Models                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct crsae_model crsae_model;
+
+/* Filter banks of a model, each C x K x K floats, filter-major, row-major
+ * inside a filter (PyTorch's weight layout C x 1 x K x K).
+ * DECODER is H: the synthesis dictionary used inside the FISTA loop.
+ * ENCODER is W_e: the analysis filters of the loop (equal to H when tied).
+ * OUTPUT is W_d: the final reconstruction (equal to H when tied). */
+typedef enum crsae_bank {
+    CRSAE_BANK_DECODER = 0,
+    CRSAE_BANK_ENCODER = 1,
+    CRSAE_BANK_OUTPUT = 2
+} crsae_bank;
+
+typedef struct crsae_model_info {
+    int filters;          /* C */
+    int size;             /* K: filters are K x K */
+    int stride;           /* s */
+    int iterations;       /* default number of FISTA iterations T */
+    int untied;           /* 0: one bank H; 1: H, W_e, W_d */
+    float lipschitz;      /* L: FISTA step is 1/L */
+    float sigma_train;    /* noise level ([0,1] scale) the model was trained at */
+    float bias_exponent;  /* threshold rule: b_c(sigma) = lambda_c sigma_train^2/L (sigma/sigma_train)^p */
+    const char *provenance; /* UTF-8, owned by the model, never NULL */
+} crsae_model_info;
+
+/* A new model with zero filters, lambda 0, L 1, sigma_train 20/255,
+ * bias_exponent 1 and iterations 15. */
+CRSAE_API crsae_status crsae_model_new(crsae_model **out, int filters, int size,
+                                       int stride, int untied);
+CRSAE_API void crsae_model_free(crsae_model *model);
+CRSAE_API crsae_status crsae_model_copy(crsae_model **out, const crsae_model *model);
+
+CRSAE_API void crsae_model_get_info(const crsae_model *model, crsae_model_info *info);
+
+/* Copy a bank in or out (C*K*K floats).  For a tied model every bank names
+ * the same filters. */
+CRSAE_API crsae_status crsae_model_set_bank(crsae_model *model, crsae_bank bank,
+                                            const float *weights);
+CRSAE_API crsae_status crsae_model_get_bank(const crsae_model *model, crsae_bank bank,
+                                            float *weights);
+/* Per-filter lambda (C floats). */
+CRSAE_API crsae_status crsae_model_set_lambda(crsae_model *model, const float *lambda);
+CRSAE_API crsae_status crsae_model_get_lambda(const crsae_model *model, float *lambda);
+CRSAE_API crsae_status crsae_model_set_params(crsae_model *model, int iterations,
+                                              float lipschitz, float sigma_train,
+                                              float bias_exponent);
+/* Copies the text (at most CRSAE_MAX_PROVENANCE bytes, UTF-8). */
+CRSAE_API crsae_status crsae_model_set_provenance(crsae_model *model, const char *text);
+
+/* Largest eigenvalue of H^T H (stride s, all shifts) by power iteration. */
+CRSAE_API crsae_status crsae_model_estimate_lipschitz(const crsae_model *model,
+                                                      float *lipschitz);
+
+/* The per-filter soft threshold used at noise level sigma ([0,1] scale). */
+CRSAE_API crsae_status crsae_model_thresholds(const crsae_model *model, float sigma,
+                                              float *bias);
+
+/* Model files (.crsae, format v1, see models/FORMAT.md).  Loaders validate
+ * every field before allocating; each fault has its own status.  The file
+ * writer writes a temporary file beside the target and renames it, so the
+ * target is either the old file or the complete new one. */
+CRSAE_API crsae_status crsae_model_load_memory(crsae_model **out, const void *data,
+                                               size_t size);
+CRSAE_API crsae_status crsae_model_load_file(crsae_model **out, const char *path);
+/* *data is allocated with the library's allocator; free with crsae_free(). */
+CRSAE_API crsae_status crsae_model_save_memory(const crsae_model *model, void **data,
+                                               size_t *size);
+CRSAE_API crsae_status crsae_model_save_file(const crsae_model *model, const char *path);
+
+/* The default model built into the library. */
+CRSAE_API crsae_status crsae_model_default(crsae_model **out);
+
+/* ------------------------------------------------------------------ */
+/* Allocator                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Replace the allocator used by every later call (for tests that fail
+ * allocations on purpose).  Pass NULLs to restore malloc/free.  Not
+ * thread-safe: call before using the library. */
+typedef void *(*crsae_malloc_fn)(size_t size, void *user);
+typedef void (*crsae_free_fn)(void *ptr, void *user);
+CRSAE_API void crsae_set_allocator(crsae_malloc_fn m, crsae_free_fn f, void *user);
+CRSAE_API void crsae_free(void *ptr);
+
+/* ------------------------------------------------------------------ */
+/* Denoising                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Called from the thread that called the library, about 20 times a second
+ * and at the end, with the fraction done in [0,1].  Return nonzero to
+ * cancel: the call then returns CRSAE_ERR_CANCELLED promptly and leaves
+ * the output untouched. */
+typedef int (*crsae_progress_fn)(double fraction, void *user);
+
+typedef struct crsae_denoise_params {
+    float sigma;        /* noise std on the [0,1] scale; > 0 */
+    int iterations;     /* FISTA iterations; 0 = the model's default */
+    int shifts;         /* shifts of the ensemble; 0 = all s*s */
+    int threads;        /* worker threads; 0 = number of online CPUs */
+    int tile_size;      /* output tile side in pixels; 0 = default (256) */
+    crsae_progress_fn progress; /* may be NULL */
+    void *progress_user;
+} crsae_denoise_params;
+
+CRSAE_API void crsae_denoise_params_init(crsae_denoise_params *params);
+
+/* Halo (pixels on each side) a tile needs so that tiled output equals
+ * whole-image output within 1e-4, for this model and iteration count. */
+CRSAE_API int crsae_model_halo(const crsae_model *model, int iterations);
+
+/* Denoise one plane of floats.  Row i of the input starts at
+ * in + i*in_stride (stride in floats, >= width); likewise the output.
+ * in and out may be the same buffer. */
+CRSAE_API crsae_status crsae_denoise_plane(const crsae_model *model,
+                                           const crsae_denoise_params *params,
+                                           const float *in, size_t in_stride,
+                                           float *out, size_t out_stride,
+                                           int width, int height);
+
+/* Denoise an interleaved image of 1 (grey), 2 (grey+alpha), 3 (RGB) or 4
+ * (RGBA) channels.  Colour goes through an orthonormal opponent transform
+ * so every channel is denoised at the same sigma; alpha is copied.
+ * Strides are in floats.  in and out may be the same buffer. */
+CRSAE_API crsae_status crsae_denoise_image(const crsae_model *model,
+                                           const crsae_denoise_params *params,
+                                           const float *in, size_t in_stride,
+                                           float *out, size_t out_stride,
+                                           int width, int height, int channels);
+
+/* ------------------------------------------------------------------ */
+/* Noise                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Estimate the std of additive white Gaussian noise in an interleaved
+ * image (alpha ignored), [0,1] scale.  Works on images of at least 8x8;
+ * smaller ones give CRSAE_ERR_INVALID_ARGUMENT. */
+CRSAE_API crsae_status crsae_estimate_sigma(const float *in, size_t in_stride,
+                                            int width, int height, int channels,
+                                            float *sigma);
+
+/* Add white Gaussian noise of std sigma to the colour channels of an
+ * interleaved image (alpha untouched), deterministic for a given seed. */
+CRSAE_API crsae_status crsae_add_noise(float *pixels, size_t stride, int width,
+                                       int height, int channels, float sigma,
+                                       uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CRSAE_H */

@@ -1,0 +1,2 @@
+/* denoise.c - placeholder, being written */
+typedef int crsae__placeholder_denoise;

@@ -1,0 +1,2 @@
+/* encoder.c - placeholder, being written */
+typedef int crsae__placeholder_encoder;

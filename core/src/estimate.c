@@ -1,0 +1,2 @@
+/* estimate.c - placeholder, being written */
+typedef int crsae__placeholder_estimate;
