@@ -1,2 +1,536 @@
-/* denoise.c - placeholder, being written */
-typedef int crsae__placeholder_denoise;
+/* denoise.c - the plumbing of denoising: shift ensemble, tiles with a halo,
+ * a pool of worker threads, colour, progress and cancel.  The arithmetic
+ * lives in encoder.c and kernels.c.
+ *
+ * Geometry.  For stride s and K x K atoms the image is padded by
+ * P = s * max(1, floor((K-1)/s)) rows above (columns to the left) and by
+ * P + e below (right), e making the padded size fit a whole number of
+ * atoms; for the published models (s = 5, K = 7) this is exactly the
+ * padding of the reference code.  Shift (i, j) moves the atom grid by i
+ * rows and j columns, so code row g covers image rows g*s - P + i ...
+ * g*s - P + i + K - 1.  Pixels outside the image are mirrored (without
+ * repeating the edge pixel).  The s*s reconstructions are averaged.
+ *
+ * Tiles.  The output is cut into tiles; each (tile, colour plane, shift)
+ * is one work item that encodes only the atoms within `halo` pixels of
+ * the tile, then keeps the reconstruction of the tile's own pixels in a
+ * slot.  The slots of a tile are summed in a fixed order, so the result
+ * never depends on the number of threads, and depends on the tile size
+ * only through the halo (crsae_model_halo keeps that below 1e-4). */
+#include "denoise.h"
+#include "colour.h"
+#include "encoder.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SHIFTS (CRSAE_MAX_SIZE * CRSAE_MAX_SIZE)
+#define DEFAULT_TILE 256
+
+typedef struct worker {
+    struct plan *plan;
+    pthread_t thread;
+    crsae__fista_buf buf;
+    float *y;
+} worker;
+
+typedef struct plan {
+    const float *in;
+    size_t in_stride;
+    int W, H, channels, colours;
+    float M[3][3];
+
+    int C, K, s, T, P, Nu_g, Nv_g;
+    crsae__pack dec, enc, out;
+    float *bias;
+    crsae__encoder encoder;
+
+    int nshifts;
+    int shift_i[MAX_SHIFTS], shift_j[MAX_SHIFTS];
+
+    int tile, halo, ntx, nty, ntiles, wave_tiles;
+    int nu_max, nv_max;
+
+    int wave_t0, wave_items;
+    float *slots;
+    size_t slot_size;
+    float *staging;
+
+    int nworkers;
+    worker *workers;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
+    int generation, quit, items_left;
+    atomic_int next_item;
+    atomic_int cancel;
+    atomic_long done;
+} plan;
+
+static int floor_div(int a, int b)
+{
+    int q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int mirror(int m, int n)
+{
+    if (n == 1)
+        return 0;
+    int period = 2 * (n - 1);
+    m %= period;
+    if (m < 0)
+        m += period;
+    return m >= n ? period - m : m;
+}
+
+void crsae__shift_order(int s, int n, int *rows, int *cols)
+{
+    int total = s * s;
+    unsigned char used[MAX_SHIFTS] = {0};
+    for (int k = 0; k < n && k < total; k++) {
+        int best = -1, best_d = -1;
+        for (int q = 0; q < total; q++) {
+            if (used[q])
+                continue;
+            int d = 1 << 30;
+            for (int p = 0; p < k; p++) {
+                int di = abs(q / s - rows[p]), dj = abs(q % s - cols[p]);
+                di = di < s - di ? di : s - di;
+                dj = dj < s - dj ? dj : s - dj;
+                if (di * di + dj * dj < d)
+                    d = di * di + dj * dj;
+            }
+            if (d > best_d) {
+                best_d = d;
+                best = q;
+            }
+        }
+        used[best] = 1;
+        rows[k] = best / s;
+        cols[k] = best % s;
+    }
+}
+
+/* Code index range [lo, hi] of the atoms a tile [a0, a1) needs along one
+ * axis, and the image coordinate of the domain's first pixel. */
+static void code_range(const plan *p, int a0, int a1, int shift, int ncode, int *lo, int *hi,
+                       int *origin)
+{
+    int off = shift - p->P; /* image coordinate of code 0's first pixel */
+    int l = floor_div(a0 - p->halo - off - p->K + 1 + p->s - 1, p->s);
+    int h = floor_div(a1 + p->halo - 1 - off, p->s);
+    *lo = l < 0 ? 0 : l;
+    *hi = h > ncode - 1 ? ncode - 1 : h;
+    *origin = *lo * p->s + off;
+}
+
+static void run_item(plan *p, worker *wk, int item)
+{
+    const int per_tile = p->colours * p->nshifts;
+    const int t = p->wave_t0 + item / per_tile;
+    const int plane = (item % per_tile) / p->nshifts;
+    const int sh = item % p->nshifts;
+    const int ty = t / p->ntx, tx = t % p->ntx;
+    const int r0 = ty * p->tile, r1 = r0 + p->tile < p->H ? r0 + p->tile : p->H;
+    const int c0 = tx * p->tile, c1 = c0 + p->tile < p->W ? c0 + p->tile : p->W;
+
+    int ulo, uhi, vlo, vhi, oy, ox;
+    code_range(p, r0, r1, p->shift_i[sh], p->Nu_g, &ulo, &uhi, &oy);
+    code_range(p, c0, c1, p->shift_j[sh], p->Nv_g, &vlo, &vhi, &ox);
+    crsae__geom g;
+    crsae__geom_init(&g, p->C, p->K, p->s, uhi - ulo + 1, vhi - vlo + 1);
+
+    /* Fetch the domain: mirrored pixels, projected on this colour plane. */
+    const float *m = p->M[plane];
+    const int ch = p->channels;
+    for (int r = 0; r < g.hd; r++) {
+        const float *src = p->in + (size_t)mirror(oy + r, p->H) * p->in_stride;
+        float *dst = wk->y + (size_t)r * g.ldi;
+        for (int c = 0; c < g.wd; c++) {
+            const float *px = src + (size_t)mirror(ox + c, p->W) * ch;
+            float v = m[0] * px[0];
+            if (p->colours == 3)
+                v += m[1] * px[1] + m[2] * px[2];
+            dst[c] = v;
+        }
+    }
+    if (crsae__fista(&g, &p->encoder, wk->y, wk->buf.r, &wk->buf, &p->cancel, &p->done))
+        return;
+    float *slot = p->slots + (size_t)item * p->slot_size;
+    const int tw = c1 - c0;
+    for (int r = r0; r < r1; r++)
+        memcpy(slot + (size_t)(r - r0) * tw, wk->buf.r + (size_t)(r - oy) * g.ldi + (c0 - ox),
+               (size_t)tw * sizeof(float));
+}
+
+static void *worker_main(void *arg)
+{
+    worker *wk = arg;
+    plan *p = wk->plan;
+    int seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->generation == seen && !p->quit)
+            pthread_cond_wait(&p->work_cv, &p->mu);
+        if (p->quit) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        seen = p->generation;
+        int n = p->wave_items;
+        pthread_mutex_unlock(&p->mu);
+        int item;
+        while ((item = atomic_fetch_add(&p->next_item, 1)) < n) {
+            if (!atomic_load(&p->cancel))
+                run_item(p, wk, item);
+            pthread_mutex_lock(&p->mu);
+            if (--p->items_left == 0)
+                pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+/* Sum the slots of each tile of the wave in a fixed order, undo the colour
+ * transform and write into the staging image. */
+static void reduce_wave(plan *p, int ntiles)
+{
+    const int ch = p->channels, cols = p->colours;
+    const float inv = 1.0f / (float)p->nshifts;
+    for (int tl = 0; tl < ntiles; tl++) {
+        const int t = p->wave_t0 + tl;
+        const int ty = t / p->ntx, tx = t % p->ntx;
+        const int r0 = ty * p->tile, r1 = r0 + p->tile < p->H ? r0 + p->tile : p->H;
+        const int c0 = tx * p->tile, c1 = c0 + p->tile < p->W ? c0 + p->tile : p->W;
+        const int tw = c1 - c0;
+        const float *base = p->slots + (size_t)tl * cols * p->nshifts * p->slot_size;
+        for (int r = r0; r < r1; r++)
+            for (int c = c0; c < c1; c++) {
+                size_t k = (size_t)(r - r0) * tw + (size_t)(c - c0);
+                float v[3] = {0, 0, 0};
+                for (int pl = 0; pl < cols; pl++) {
+                    const float *sl = base + (size_t)pl * p->nshifts * p->slot_size + k;
+                    float acc = 0.0f;
+                    for (int sh = 0; sh < p->nshifts; sh++)
+                        acc += sl[(size_t)sh * p->slot_size];
+                    v[pl] = acc * inv;
+                }
+                float *dst = p->staging + ((size_t)r * p->W + c) * ch;
+                for (int o = 0; o < cols; o++) {
+                    float x = 0.0f;
+                    for (int pl = 0; pl < cols; pl++)
+                        x += p->M[pl][o] * v[pl];
+                    dst[o] = x;
+                }
+                if (ch != cols)
+                    dst[cols] = p->in[(size_t)r * p->in_stride + (size_t)c * ch + cols];
+            }
+    }
+}
+
+static void free_workers(plan *p)
+{
+    if (!p->workers)
+        return;
+    for (int i = 0; i < p->nworkers; i++) {
+        worker *wk = &p->workers[i];
+        crsae__free_aligned(wk->y);
+        crsae__free_aligned(wk->buf.r);
+        crsae__free_aligned(wk->buf.x);
+        crsae__free_aligned(wk->buf.w);
+        crsae__free_aligned(wk->buf.row);
+    }
+    crsae__free(p->workers);
+    p->workers = NULL;
+}
+
+static crsae_status alloc_workers(plan *p, int n)
+{
+    p->workers = crsae__calloc((size_t)n, sizeof(worker));
+    if (!p->workers)
+        return CRSAE_ERR_NOMEM;
+    p->nworkers = n;
+    crsae__geom g;
+    crsae__geom_init(&g, p->C, p->K, p->s, p->nu_max, p->nv_max);
+    size_t img, code;
+    if (!crsae__mul(g.ldi, (size_t)g.hd, &img) || !crsae__mul((size_t)g.C, g.plane, &code) ||
+        img > SIZE_MAX / sizeof(float) || code > SIZE_MAX / sizeof(float))
+        return CRSAE_ERR_TOO_LARGE;
+    for (int i = 0; i < n; i++) {
+        worker *wk = &p->workers[i];
+        wk->plan = p;
+        wk->y = crsae__malloc_aligned(img * sizeof(float));
+        wk->buf.r = crsae__malloc_aligned(img * sizeof(float));
+        wk->buf.x = crsae__malloc_aligned(code * sizeof(float));
+        wk->buf.w = crsae__malloc_aligned(code * sizeof(float));
+        wk->buf.row = crsae__malloc_aligned(crsae__row_scratch(&g) * sizeof(float));
+        if (!wk->y || !wk->buf.r || !wk->buf.x || !wk->buf.w || !wk->buf.row)
+            return CRSAE_ERR_NOMEM;
+    }
+    return CRSAE_OK;
+}
+
+static int report(const crsae_denoise_params *prm, double fraction)
+{
+    return prm->progress ? prm->progress(fraction, prm->progress_user) : 0;
+}
+
+/* Run the waves on the workers; the calling thread reports progress. */
+static crsae_status run_waves(plan *p, const crsae_denoise_params *prm)
+{
+    int started = 0;
+    crsae_status st = CRSAE_OK;
+    for (int i = 0; i < p->nworkers; i++) {
+        if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
+            break;
+        started++;
+    }
+    if (started == 0)
+        return CRSAE_ERR_THREAD;
+    const double total =
+        (double)p->ntiles * p->colours * p->nshifts * (double)p->encoder.iterations;
+    for (int t0 = 0; t0 < p->ntiles && st == CRSAE_OK; t0 += p->wave_tiles) {
+        int nt = p->ntiles - t0 < p->wave_tiles ? p->ntiles - t0 : p->wave_tiles;
+        pthread_mutex_lock(&p->mu);
+        p->wave_t0 = t0;
+        p->wave_items = nt * p->colours * p->nshifts;
+        p->items_left = p->wave_items;
+        atomic_store(&p->next_item, 0);
+        p->generation++;
+        pthread_cond_broadcast(&p->work_cv);
+        while (p->items_left > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->done_cv, &p->mu, &ts);
+            if (p->items_left > 0 && !atomic_load(&p->cancel)) {
+                pthread_mutex_unlock(&p->mu);
+                double f = (double)atomic_load(&p->done) / total;
+                if (report(prm, f > 1.0 ? 1.0 : f))
+                    atomic_store(&p->cancel, 1);
+                pthread_mutex_lock(&p->mu);
+            }
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (atomic_load(&p->cancel))
+            st = CRSAE_ERR_CANCELLED;
+        else
+            reduce_wave(p, nt);
+    }
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(p->workers[i].thread, NULL);
+    if (st == CRSAE_OK && report(prm, 1.0))
+        st = CRSAE_ERR_CANCELLED;
+    return st;
+}
+
+static int online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > 256 ? 256 : (int)n);
+}
+
+static crsae_status check_input(const float *in, size_t stride, int W, int H, int ch)
+{
+    int cols = crsae__colours(ch);
+    for (int r = 0; r < H; r++) {
+        const float *row = in + (size_t)r * stride;
+        int bad = 0;
+        for (int c = 0; c < W; c++)
+            for (int k = 0; k < cols; k++)
+                bad |= !isfinite(row[(size_t)c * ch + k]);
+        if (bad)
+            return CRSAE_ERR_NONFINITE;
+    }
+    return CRSAE_OK;
+}
+
+void crsae_denoise_params_init(crsae_denoise_params *prm)
+{
+    if (!prm)
+        return;
+    memset(prm, 0, sizeof *prm);
+    prm->sigma = 25.0f / 255.0f;
+}
+
+int crsae_model_halo(const crsae_model *model, int iterations)
+{
+    if (!model)
+        return 0;
+    int T = iterations > 0 ? iterations : model->iterations;
+    /* Measured (tests/test_denoise.c): the influence of a pixel on the
+     * output decays fast with distance; see the table in the README. */
+    int reach = (T < 6 ? T : 6) * (model->size - 1);
+    return reach + model->stride;
+}
+
+static void plan_free(plan *p)
+{
+    free_workers(p);
+    if (p->enc.ana != p->dec.ana)
+        crsae__pack_free(&p->enc);
+    if (p->out.ana != p->dec.ana)
+        crsae__pack_free(&p->out);
+    crsae__pack_free(&p->dec);
+    crsae__free(p->bias);
+    crsae__free_aligned(p->slots);
+    crsae__free_aligned(p->staging);
+}
+
+crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params *prm,
+                            const float *in, size_t in_stride, float *out, size_t out_stride,
+                            int W, int H, int ch, int halo)
+{
+    if (!model || !prm || !in || !out || W <= 0 || H <= 0 || ch < 1 || ch > 4)
+        return CRSAE_ERR_INVALID_ARGUMENT;
+    if (in_stride < (size_t)W * ch || out_stride < (size_t)W * ch)
+        return CRSAE_ERR_INVALID_ARGUMENT;
+    if (!isfinite(prm->sigma) || !(prm->sigma > 0.0f) || prm->iterations < 0 ||
+        prm->iterations > CRSAE_MAX_ITERATIONS || prm->shifts < 0 || prm->threads < 0 ||
+        prm->tile_size < 0)
+        return CRSAE_ERR_INVALID_ARGUMENT;
+    if (W > CRSAE_MAX_SIDE || H > CRSAE_MAX_SIDE || (uint64_t)W * (uint64_t)H > CRSAE_MAX_PIXELS)
+        return CRSAE_ERR_TOO_LARGE;
+    crsae_status st = check_input(in, in_stride, W, H, ch);
+    if (st != CRSAE_OK)
+        return st;
+
+    plan pl, *p = &pl;
+    memset(p, 0, sizeof *p);
+    p->in = in;
+    p->in_stride = in_stride;
+    p->W = W;
+    p->H = H;
+    p->channels = ch;
+    p->colours = crsae__colours(ch);
+    crsae__colour_matrix(p->colours, p->M);
+    p->C = model->filters;
+    p->K = model->size;
+    p->s = model->stride;
+    p->T = prm->iterations ? prm->iterations : model->iterations;
+    int kq = (p->K - 1) / p->s;
+    p->P = p->s * (kq > 1 ? kq : 1);
+    int eh = ((-(H + 2 * p->P - p->K)) % p->s + p->s) % p->s;
+    int ew = ((-(W + 2 * p->P - p->K)) % p->s + p->s) % p->s;
+    p->Nu_g = (H + 2 * p->P + eh - p->K) / p->s + 1;
+    p->Nv_g = (W + 2 * p->P + ew - p->K) / p->s + 1;
+    int all = p->s * p->s;
+    p->nshifts = (prm->shifts == 0 || prm->shifts > all) ? all : prm->shifts;
+    crsae__shift_order(p->s, p->nshifts, p->shift_i, p->shift_j);
+
+    p->tile = prm->tile_size ? prm->tile_size : DEFAULT_TILE;
+    p->halo = halo >= 0 ? halo : crsae_model_halo(model, p->T);
+    p->ntx = (W + p->tile - 1) / p->tile;
+    p->nty = (H + p->tile - 1) / p->tile;
+    p->ntiles = p->ntx * p->nty;
+    int tmax_h = p->tile < H ? p->tile : H, tmax_w = p->tile < W ? p->tile : W;
+    p->nu_max = (tmax_h + 2 * p->halo + p->K) / p->s + 3;
+    p->nv_max = (tmax_w + 2 * p->halo + p->K) / p->s + 3;
+    if (p->nu_max > p->Nu_g)
+        p->nu_max = p->Nu_g;
+    if (p->nv_max > p->Nv_g)
+        p->nv_max = p->Nv_g;
+
+    int threads = prm->threads ? prm->threads : online_cpus();
+    int per_tile = p->colours * p->nshifts;
+    /* Enough tiles per wave to keep every thread busy. */
+    p->wave_tiles = (2 * threads + per_tile - 1) / per_tile;
+    if (p->wave_tiles > p->ntiles)
+        p->wave_tiles = p->ntiles;
+    int max_items = p->wave_tiles * per_tile;
+    if (threads > max_items)
+        threads = max_items;
+
+    size_t slots_n, stage_n;
+    p->slot_size = (size_t)tmax_h * (size_t)tmax_w;
+    if (!crsae__mul3(p->slot_size, (size_t)max_items, sizeof(float), &slots_n) ||
+        !crsae__mul3((size_t)W * (size_t)H, (size_t)ch, sizeof(float), &stage_n))
+        return CRSAE_ERR_TOO_LARGE;
+
+    st = CRSAE_ERR_NOMEM;
+    p->bias = crsae__malloc((size_t)p->C * sizeof(float));
+    if (!p->bias)
+        goto done;
+    st = crsae_model_thresholds(model, prm->sigma, p->bias);
+    if (st != CRSAE_OK)
+        goto done;
+    st = CRSAE_ERR_NOMEM;
+    if (crsae__pack_init(&p->dec, model->dec, p->C, p->K))
+        goto done;
+    p->enc = p->dec;
+    p->out = p->dec;
+    if (model->untied) {
+        memset(&p->enc, 0, sizeof p->enc);
+        memset(&p->out, 0, sizeof p->out);
+        if (crsae__pack_init(&p->enc, model->enc, p->C, p->K) ||
+            crsae__pack_init(&p->out, model->out, p->C, p->K))
+            goto done;
+    }
+    p->encoder.dec = &p->dec;
+    p->encoder.enc = &p->enc;
+    p->encoder.out = &p->out;
+    p->encoder.bias = p->bias;
+    p->encoder.inv_lipschitz = 1.0f / model->lipschitz;
+    p->encoder.iterations = p->T;
+    p->slots = crsae__malloc_aligned(slots_n);
+    p->staging = crsae__malloc_aligned(stage_n);
+    if (!p->slots || !p->staging)
+        goto done;
+    st = alloc_workers(p, threads);
+    if (st != CRSAE_OK)
+        goto done;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        st = CRSAE_ERR_THREAD;
+        goto done;
+    }
+    if (pthread_cond_init(&p->work_cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        st = CRSAE_ERR_THREAD;
+        goto done;
+    }
+    if (pthread_cond_init(&p->done_cv, NULL) != 0) {
+        pthread_cond_destroy(&p->work_cv);
+        pthread_mutex_destroy(&p->mu);
+        st = CRSAE_ERR_THREAD;
+        goto done;
+    }
+    st = run_waves(p, prm);
+    pthread_cond_destroy(&p->done_cv);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_mutex_destroy(&p->mu);
+    if (st == CRSAE_OK)
+        for (int r = 0; r < H; r++)
+            memcpy(out + (size_t)r * out_stride, p->staging + (size_t)r * W * ch,
+                   (size_t)W * ch * sizeof(float));
+done:
+    plan_free(p);
+    return st;
+}
+
+crsae_status crsae_denoise_image(const crsae_model *model, const crsae_denoise_params *params,
+                                 const float *in, size_t in_stride, float *out,
+                                 size_t out_stride, int width, int height, int channels)
+{
+    return crsae__denoise(model, params, in, in_stride, out, out_stride, width, height,
+                          channels, -1);
+}
+
+crsae_status crsae_denoise_plane(const crsae_model *model, const crsae_denoise_params *params,
+                                 const float *in, size_t in_stride, float *out,
+                                 size_t out_stride, int width, int height)
+{
+    return crsae__denoise(model, params, in, in_stride, out, out_stride, width, height, 1, -1);
+}

@@ -1,2 +1,129 @@
-/* kernels.c - placeholder, being written */
-typedef int crsae__placeholder_kernels;
+/* kernels.c - GEMM micro-kernel, im2col/col2im for strided atoms.
+ *
+ * The product is written in plain C with a fixed MR x NR block of
+ * accumulators so that the compiler keeps them in vector registers.  When
+ * built with CRSAE_SIMD_CLONES the same source is compiled for AVX2+FMA and
+ * AVX-512 as well and the best one is picked at load time; the build
+ * option -Dsimd=false keeps only the plain path. */
+#include "kernels.h"
+#include "internal.h"
+
+#include <string.h>
+
+#define GEMM_BODY                                                                     \
+    for (int i0 = 0; i0 < M; i0 += CRSAE_MR) {                                        \
+        const float *a = A + (size_t)i0 * lda;                                        \
+        for (int j0 = 0; j0 < N; j0 += CRSAE_NR) {                                    \
+            float acc[CRSAE_MR][CRSAE_NR];                                            \
+            for (int i = 0; i < CRSAE_MR; i++)                                        \
+                for (int j = 0; j < CRSAE_NR; j++)                                    \
+                    acc[i][j] = 0.0f;                                                 \
+            const float *b = B + j0;                                                  \
+            for (int k = 0; k < Kd; k++) {                                            \
+                const float *bk = b + (size_t)k * ldb;                                \
+                for (int i = 0; i < CRSAE_MR; i++) {                                  \
+                    const float aik = a[(size_t)i * lda + k];                         \
+                    for (int j = 0; j < CRSAE_NR; j++)                                \
+                        acc[i][j] += aik * bk[j];                                     \
+                }                                                                     \
+            }                                                                         \
+            for (int i = 0; i < CRSAE_MR; i++)                                        \
+                for (int j = 0; j < CRSAE_NR; j++)                                    \
+                    Cm[(size_t)(i0 + i) * ldc + j0 + j] = acc[i][j];                  \
+        }                                                                             \
+    }
+
+void crsae__gemm_plain(int M, int N, int Kd, const float *restrict A, size_t lda,
+                       const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
+{
+    GEMM_BODY
+}
+
+#if defined(CRSAE_SIMD_CLONES) && defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+void crsae__gemm(int M, int N, int Kd, const float *restrict A, size_t lda,
+                 const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
+{
+    GEMM_BODY
+}
+
+int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K)
+{
+    memset(p, 0, sizeof *p);
+    int KK = K * K;
+    p->C = C;
+    p->K = K;
+    p->KK = KK;
+    p->Cp = (C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    p->KKp = (KK + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    p->ana = crsae__malloc_aligned((size_t)p->Cp * KK * sizeof(float));
+    p->syn = crsae__malloc_aligned((size_t)p->KKp * C * sizeof(float));
+    if (!p->ana || !p->syn) {
+        crsae__pack_free(p);
+        return -1;
+    }
+    memset(p->ana, 0, (size_t)p->Cp * KK * sizeof(float));
+    memset(p->syn, 0, (size_t)p->KKp * C * sizeof(float));
+    for (int c = 0; c < C; c++)
+        for (int k = 0; k < KK; k++) {
+            p->ana[(size_t)c * KK + k] = bank[(size_t)c * KK + k];
+            p->syn[(size_t)k * C + c] = bank[(size_t)c * KK + k];
+        }
+    return 0;
+}
+
+void crsae__pack_free(crsae__pack *p)
+{
+    crsae__free_aligned(p->ana);
+    crsae__free_aligned(p->syn);
+    p->ana = p->syn = NULL;
+}
+
+size_t crsae__row_scratch(const crsae__geom *g)
+{
+    /* im2col block (KKp x ldv) + GEMM output (max(Cp, KKp) x ldv) */
+    size_t kkp = (size_t)((g->K * g->K + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR);
+    size_t cp = (size_t)((g->C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR);
+    size_t m = kkp > cp ? kkp : cp;
+    return (kkp + m) * (size_t)g->ldv;
+}
+
+const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, const float *img,
+                                 int u, float *scratch)
+{
+    const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
+    float *R = scratch;                         /* KK x ldv */
+    float *G = scratch + (size_t)p->KKp * ldv;  /* Cp x ldv */
+    for (int a = 0; a < K; a++) {
+        const float *row = img + (size_t)(u * s + a) * g->ldi;
+        for (int b = 0; b < K; b++) {
+            float *r = R + (size_t)(a * K + b) * ldv;
+            const float *src = row + b;
+            for (int v = 0; v < nv; v++)
+                r[v] = src[(size_t)v * s];
+            for (int v = nv; v < ldv; v++)
+                r[v] = 0.0f;
+        }
+    }
+    crsae__gemm(p->Cp, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
+    return G;
+}
+
+void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const float *code,
+                          int u, float sign, float *img, float *scratch)
+{
+    const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
+    float *P = scratch + (size_t)p->KKp * ldv; /* KKp x ldv */
+    crsae__gemm(p->KKp, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
+                (size_t)ldv);
+    for (int a = 0; a < K; a++) {
+        float *row = img + (size_t)(u * s + a) * g->ldi;
+        for (int b = 0; b < K; b++) {
+            const float *pr = P + (size_t)(a * K + b) * ldv;
+            float *dst = row + b;
+            for (int v = 0; v < nv; v++)
+                dst[(size_t)v * s] += sign * pr[v];
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/* kernels.h - the convolution kernels of the encoder and decoder.
+ *
+ * A domain is an image of hd x wd pixels (row pitch ldi floats) that holds
+ * exactly nu x nv atoms of a K x K dictionary at stride s:
+ * hd = (nu-1)s + K, wd = (nv-1)s + K.  A code is C planes of nu rows of
+ * ldv floats (ldv >= nv, a multiple of CRSAE_NR; columns nv..ldv-1 are kept
+ * zero), plane pitch `plane` floats.
+ *
+ * Both operators are small matrix products per code row: the analysis
+ * H^T r gathers the K*K pixels under each atom (im2col) and multiplies by
+ * the C x K*K bank; the synthesis H z multiplies the K*K x C transposed
+ * bank by the code row and scatters the patches (col2im). */
+#ifndef CRSAE_KERNELS_H
+#define CRSAE_KERNELS_H
+
+#include <stddef.h>
+
+#define CRSAE_NR 16 /* columns of the GEMM micro-tile; ldv is a multiple */
+#define CRSAE_MR 4  /* rows of the GEMM micro-tile */
+
+typedef struct crsae__geom {
+    int C, K, s;
+    int nu, nv, ldv;
+    int hd, wd;
+    size_t ldi;   /* row pitch of domain images */
+    size_t plane; /* pitch between code planes */
+} crsae__geom;
+
+/* A filter bank packed for the kernels: rows padded to multiples of
+ * CRSAE_MR with zeros.  ana is C x KK (analysis), syn is KK x C. */
+typedef struct crsae__pack {
+    int C, K, KK, Cp, KKp;
+    float *ana; /* Cp x KK  */
+    float *syn; /* KKp x C  */
+} crsae__pack;
+
+int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K);
+void crsae__pack_free(crsae__pack *p);
+
+/* Scratch floats the row kernels need for geometry g. */
+size_t crsae__row_scratch(const crsae__geom *g);
+
+/* Analysis of code row u: the correlation of img rows u*s .. u*s+K-1 with
+ * every filter.  Returns C rows of ldv floats (pitch ldv) inside scratch
+ * (from crsae__row_scratch), valid until the next call. */
+const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, const float *img,
+                                 int u, float *scratch);
+
+/* img rows u*s .. u*s+K-1 += sign * bank-synthesis of code row u. */
+void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const float *code,
+                          int u, float sign, float *img, float *scratch);
+
+/* Dense product C[M x N] = A[M x Kd] B[Kd x N]; M a multiple of CRSAE_MR,
+ * N a multiple of CRSAE_NR.  Exposed for tests. */
+void crsae__gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B,
+                 size_t ldb, float *Cm, size_t ldc);
+/* The plain C path of the same product, for tests of the SIMD clones. */
+void crsae__gemm_plain(int M, int N, int Kd, const float *A, size_t lda, const float *B,
+                       size_t ldb, float *Cm, size_t ldc);
+
+#endif
