@@ -12,24 +12,31 @@
 
 #define GEMM_BODY                                                                     \
     for (int i0 = 0; i0 < M; i0 += CRSAE_MR) {                                        \
-        const float *a = A + (size_t)i0 * lda;                                        \
+        const float *a0 = A + (size_t)i0 * lda, *a1 = a0 + lda, *a2 = a1 + lda,       \
+                    *a3 = a2 + lda;                                                   \
+        float *c0 = Cm + (size_t)i0 * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc,             \
+              *c3 = c2 + ldc;                                                         \
         for (int j0 = 0; j0 < N; j0 += CRSAE_NR) {                                    \
-            float acc[CRSAE_MR][CRSAE_NR];                                            \
-            for (int i = 0; i < CRSAE_MR; i++)                                        \
-                for (int j = 0; j < CRSAE_NR; j++)                                    \
-                    acc[i][j] = 0.0f;                                                 \
+            float s0[CRSAE_NR] = {0}, s1[CRSAE_NR] = {0}, s2[CRSAE_NR] = {0},         \
+                  s3[CRSAE_NR] = {0};                                                 \
             const float *b = B + j0;                                                  \
             for (int k = 0; k < Kd; k++) {                                            \
                 const float *bk = b + (size_t)k * ldb;                                \
-                for (int i = 0; i < CRSAE_MR; i++) {                                  \
-                    const float aik = a[(size_t)i * lda + k];                         \
-                    for (int j = 0; j < CRSAE_NR; j++)                                \
-                        acc[i][j] += aik * bk[j];                                     \
+                const float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];           \
+                for (int j = 0; j < CRSAE_NR; j++) {                                  \
+                    const float bj = bk[j];                                           \
+                    s0[j] += x0 * bj;                                                 \
+                    s1[j] += x1 * bj;                                                 \
+                    s2[j] += x2 * bj;                                                 \
+                    s3[j] += x3 * bj;                                                 \
                 }                                                                     \
             }                                                                         \
-            for (int i = 0; i < CRSAE_MR; i++)                                        \
-                for (int j = 0; j < CRSAE_NR; j++)                                    \
-                    Cm[(size_t)(i0 + i) * ldc + j0 + j] = acc[i][j];                  \
+            for (int j = 0; j < CRSAE_NR; j++) {                                      \
+                c0[j0 + j] = s0[j];                                                   \
+                c1[j0 + j] = s1[j];                                                   \
+                c2[j0 + j] = s2[j];                                                   \
+                c3[j0 + j] = s3[j];                                                   \
+            }                                                                         \
         }                                                                             \
     }
 
