@@ -176,7 +176,7 @@ typedef struct crsae_denoise_params {
     int iterations;     /* FISTA iterations; 0 = the model's default */
     int shifts;         /* shifts of the ensemble; 0 = all s*s */
     int threads;        /* worker threads; 0 = number of online CPUs */
-    int tile_size;      /* output tile side in pixels; 0 = default (256) */
+    int tile_size;      /* output tile side in pixels; 0 = automatic (bounded memory) */
     crsae_progress_fn progress; /* may be NULL */
     void *progress_user;
 } crsae_denoise_params;

@@ -30,7 +30,9 @@
 #include <unistd.h>
 
 #define MAX_SHIFTS (CRSAE_MAX_SIZE * CRSAE_MAX_SIZE)
-#define DEFAULT_TILE 256
+/* Memory for the per-shift slots of one tile, which sets the automatic tile
+ * size: about 1000 x 1000 pixels for grey with 25 shifts, 580 for colour. */
+#define SLOT_BUDGET (96.0 * 1024 * 1024)
 
 typedef struct worker {
     struct plan *plan;
@@ -371,8 +373,10 @@ int crsae_model_halo(const crsae_model *model, int iterations)
     if (!model)
         return 0;
     int T = iterations > 0 ? iterations : model->iterations;
-    /* Measured (tests/test_denoise.c): the influence of a pixel on the
-     * output decays fast with distance; see the table in the README. */
+    /* The influence of a pixel on the output decays fast with distance.
+     * Measured on barbara (512x512, 128-pixel tiles, T = 30, published
+     * models): max |tiled - whole| = 7e-5 (tied) / 8e-4 (untied) at halo
+     * 20, 4e-6 / 1.5e-5 at 30, 4e-7 (float rounding) at 40. */
     int reach = (T < 6 ? T : 6) * (model->size - 1);
     return reach + model->stride;
 }
@@ -431,7 +435,12 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
     p->nshifts = (prm->shifts == 0 || prm->shifts > all) ? all : prm->shifts;
     crsae__shift_order(p->s, p->nshifts, p->shift_i, p->shift_j);
 
-    p->tile = prm->tile_size ? prm->tile_size : DEFAULT_TILE;
+    if (prm->tile_size) {
+        p->tile = prm->tile_size;
+    } else {
+        double side = sqrt(SLOT_BUDGET / sizeof(float) / ((double)p->nshifts * p->colours));
+        p->tile = side < 64 ? 64 : (side > 2048 ? 2048 : (int)side);
+    }
     p->halo = halo >= 0 ? halo : crsae_model_halo(model, p->T);
     p->ntx = (W + p->tile - 1) / p->tile;
     p->nty = (H + p->tile - 1) / p->tile;
