@@ -67,3 +67,36 @@ double tu_psnr(const float *a, const float *b, size_t n)
     double mse = se / (double)n;
     return mse > 0 ? 10.0 * log10(1.0 / mse) : 999.0;
 }
+
+void tu_ref_synthesis(int C, int K, int s, int nu, int nv, const float *bank,
+                      const double *code, double *img)
+{
+    int hd = (nu - 1) * s + K, wd = (nv - 1) * s + K;
+    for (int i = 0; i < hd * wd; i++)
+        img[i] = 0.0;
+    for (int c = 0; c < C; c++)
+        for (int u = 0; u < nu; u++)
+            for (int v = 0; v < nv; v++) {
+                double z = code[((size_t)c * nu + u) * nv + v];
+                for (int a = 0; a < K; a++)
+                    for (int b = 0; b < K; b++)
+                        img[(size_t)(u * s + a) * wd + v * s + b] +=
+                            z * bank[((size_t)c * K + a) * K + b];
+            }
+}
+
+void tu_ref_analysis(int C, int K, int s, int nu, int nv, const float *bank,
+                     const double *img, double *code)
+{
+    int wd = (nv - 1) * s + K;
+    for (int c = 0; c < C; c++)
+        for (int u = 0; u < nu; u++)
+            for (int v = 0; v < nv; v++) {
+                double acc = 0.0;
+                for (int a = 0; a < K; a++)
+                    for (int b = 0; b < K; b++)
+                        acc += img[(size_t)(u * s + a) * wd + v * s + b] *
+                               bank[((size_t)c * K + a) * K + b];
+                code[((size_t)c * nu + u) * nv + v] = acc;
+            }
+}

@@ -20,3 +20,11 @@ double tu_psnr(const float *a, const float *b, size_t n);
 float tu_uniform(uint64_t *state, float lo, float hi);
 
 #endif
+
+/* Naive double-precision reference of the strided dictionary operators on
+ * a domain of nu x nv atoms (image (nu-1)s+K by (nv-1)s+K, dense pitch;
+ * code C x nu x nv, dense).  bank is C x K x K. */
+void tu_ref_synthesis(int C, int K, int s, int nu, int nv, const float *bank,
+                      const double *code, double *img);
+void tu_ref_analysis(int C, int K, int s, int nu, int nv, const float *bank,
+                     const double *img, double *code);

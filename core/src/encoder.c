@@ -33,9 +33,7 @@ static void update_row(const crsae__geom *g, const crsae__encoder *e, const floa
         float *xr = x + (size_t)c * g->plane + (size_t)u * ldv;
         float *wr = w + (size_t)c * g->plane + (size_t)u * ldv;
         for (int v = 0; v < ldv; v++) {
-            float z = wr[v] + step * gr[v];
-            float m = fabsf(z) - b;
-            float xn = copysignf(m > 0.0f ? m : 0.0f, z);
+            float xn = crsae__soft_threshold(wr[v] + step * gr[v], b);
             wr[v] = xn + momentum * (xn - xr[v]);
             xr[v] = xn;
         }

@@ -1,0 +1,224 @@
+/* test_kernels.c - the GEMM and the strided dictionary operators against
+ * naive double-precision references; the adjoint identity; the shift
+ * order; the Lipschitz estimate. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crsae.h"
+#include "denoise.h"
+#include "encoder.h"
+#include "internal.h"
+#include "kernels.h"
+#include "testutil.h"
+
+static float *rand_floats(size_t n, uint64_t *st)
+{
+    float *v = malloc(n * sizeof(float));
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tu_uniform(st, -1.0f, 1.0f);
+    return v;
+}
+
+static void test_gemm_matches_naive(void **state)
+{
+    (void)state;
+    uint64_t st = 7;
+    for (int trial = 0; trial < 20; trial++) {
+        int M = 4 * (1 + (int)tu_uniform(&st, 0, 17));
+        int N = 16 * (1 + (int)tu_uniform(&st, 0, 6));
+        int Kd = 1 + (int)tu_uniform(&st, 0, 80);
+        size_t lda = (size_t)Kd + (size_t)tu_uniform(&st, 0, 3);
+        size_t ldb = (size_t)N + 16 * (size_t)tu_uniform(&st, 0, 2);
+        float *A = rand_floats((size_t)M * lda, &st), *B = rand_floats((size_t)Kd * ldb, &st);
+        float *C1 = calloc((size_t)M * N, sizeof(float)), *C2 = calloc((size_t)M * N, sizeof(float));
+        crsae__gemm(M, N, Kd, A, lda, B, ldb, C1, (size_t)N);
+        crsae__gemm_plain(M, N, Kd, A, lda, B, ldb, C2, (size_t)N);
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double ref = 0;
+                for (int k = 0; k < Kd; k++)
+                    ref += (double)A[(size_t)i * lda + k] * B[(size_t)k * ldb + j];
+                assert_true(fabs(C1[(size_t)i * N + j] - ref) < 1e-4 * (1 + fabs(ref)));
+                /* the vector clone and the plain path agree to float rounding */
+                assert_true(fabs(C1[(size_t)i * N + j] - C2[(size_t)i * N + j]) <
+                            1e-5 * (1 + fabs(ref)) * Kd);
+            }
+        free(A), free(B), free(C1), free(C2);
+    }
+}
+
+typedef struct opcase {
+    int C, K, s, nu, nv;
+} opcase;
+
+/* Run our synthesis/analysis on random data, compare with the reference. */
+static void check_operators(opcase oc, uint64_t seed)
+{
+    uint64_t st = seed;
+    crsae__geom g;
+    crsae__geom_init(&g, oc.C, oc.K, oc.s, oc.nu, oc.nv);
+    float *bank = rand_floats((size_t)oc.C * oc.K * oc.K, &st);
+    crsae__pack pk;
+    assert_int_equal(crsae__pack_init(&pk, bank, oc.C, oc.K), 0);
+    size_t ncode = (size_t)oc.C * oc.nu * oc.nv, nimg = (size_t)g.hd * g.wd;
+    float *code = calloc((size_t)oc.C * g.plane, sizeof(float));
+    float *img = calloc(nimg, sizeof(float));
+    float *row = malloc(crsae__row_scratch(&g) * sizeof(float));
+    double *dcode = malloc(ncode * sizeof(double)), *dimg = malloc(nimg * sizeof(double));
+    double *rimg = malloc(nimg * sizeof(double)), *rcode = malloc(ncode * sizeof(double));
+    for (int c = 0; c < oc.C; c++)
+        for (int u = 0; u < oc.nu; u++)
+            for (int v = 0; v < oc.nv; v++) {
+                float z = tu_uniform(&st, -1, 1);
+                code[(size_t)c * g.plane + (size_t)u * g.ldv + v] = z;
+                dcode[((size_t)c * oc.nu + u) * oc.nv + v] = z;
+            }
+    for (size_t i = 0; i < nimg; i++)
+        dimg[i] = tu_uniform(&st, -1, 1);
+
+    /* synthesis */
+    for (int u = 0; u < g.nu; u++)
+        crsae__synthesis_row(&g, &pk, code, u, 1.0f, img, row);
+    tu_ref_synthesis(oc.C, oc.K, oc.s, oc.nu, oc.nv, bank, dcode, rimg);
+    for (size_t i = 0; i < nimg; i++)
+        assert_true(fabs(img[i] - rimg[i]) < 1e-4 * (1 + fabs(rimg[i])));
+
+    /* analysis */
+    for (size_t i = 0; i < nimg; i++)
+        img[i] = (float)dimg[i];
+    tu_ref_analysis(oc.C, oc.K, oc.s, oc.nu, oc.nv, bank, dimg, rcode);
+    for (int u = 0; u < g.nu; u++) {
+        const float *G = crsae__analysis_row(&g, &pk, img, u, row);
+        for (int c = 0; c < oc.C; c++)
+            for (int v = 0; v < oc.nv; v++) {
+                double r = rcode[((size_t)c * oc.nu + u) * oc.nv + v];
+                assert_true(fabs(G[(size_t)c * g.ldv + v] - r) < 1e-4 * (1 + fabs(r)));
+            }
+    }
+
+    /* adjoint identity <H x, y> = <x, H^T y> with our kernels only */
+    memset(img, 0, nimg * sizeof(float));
+    for (int u = 0; u < g.nu; u++)
+        crsae__synthesis_row(&g, &pk, code, u, 1.0f, img, row);
+    double lhs = 0.0, rhs = 0.0, scale = 0.0;
+    for (size_t i = 0; i < nimg; i++) {
+        lhs += img[i] * dimg[i];
+        scale += fabs(img[i] * dimg[i]);
+    }
+    float *y = malloc(nimg * sizeof(float));
+    for (size_t i = 0; i < nimg; i++)
+        y[i] = (float)dimg[i];
+    for (int u = 0; u < g.nu; u++) {
+        const float *G = crsae__analysis_row(&g, &pk, y, u, row);
+        for (int c = 0; c < oc.C; c++)
+            for (int v = 0; v < oc.nv; v++)
+                rhs += G[(size_t)c * g.ldv + v] * code[(size_t)c * g.plane + (size_t)u * g.ldv + v];
+    }
+    assert_true(fabs(lhs - rhs) <= 1e-5 * (scale + 1.0));
+
+    crsae__pack_free(&pk);
+    free(bank), free(code), free(img), free(row), free(dcode), free(dimg), free(rimg);
+    free(rcode), free(y);
+}
+
+static void test_operators_and_adjoint(void **state)
+{
+    (void)state;
+    const opcase fixed[] = {{64, 7, 5, 9, 11}, {8, 5, 1, 7, 20}, {3, 3, 3, 4, 4},
+                            {1, 1, 1, 5, 17}, {17, 11, 8, 3, 5}, {5, 7, 7, 2, 1}};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        check_operators(fixed[i], 100 + i);
+    uint64_t st = 99;
+    for (int trial = 0; trial < 25; trial++) {
+        opcase oc;
+        oc.K = 1 + (int)tu_uniform(&st, 0, 11);
+        oc.s = 1 + (int)tu_uniform(&st, 0, (float)oc.K);
+        oc.C = 1 + (int)tu_uniform(&st, 0, 20);
+        oc.nu = 1 + (int)tu_uniform(&st, 0, 12);
+        oc.nv = 1 + (int)tu_uniform(&st, 0, 40);
+        check_operators(oc, 1000 + trial);
+    }
+}
+
+static void test_shift_order_covers_all(void **state)
+{
+    (void)state;
+    for (int s = 1; s <= 8; s++) {
+        int rows[64], cols[64];
+        crsae__shift_order(s, s * s, rows, cols);
+        unsigned char seen[64] = {0};
+        for (int k = 0; k < s * s; k++) {
+            assert_in_range(rows[k], 0, s - 1);
+            assert_in_range(cols[k], 0, s - 1);
+            assert_int_equal(seen[rows[k] * s + cols[k]], 0);
+            seen[rows[k] * s + cols[k]] = 1;
+        }
+        /* a prefix is a prefix of the full order */
+        int r2[64], c2[64];
+        crsae__shift_order(s, (s * s + 1) / 2, r2, c2);
+        for (int k = 0; k < (s * s + 1) / 2; k++) {
+            assert_int_equal(r2[k], rows[k]);
+            assert_int_equal(c2[k], cols[k]);
+        }
+    }
+}
+
+static void test_lipschitz(void **state)
+{
+    (void)state;
+    /* Non-overlapping atoms (s = K) of one filter: H^T H = |h|^2 I. */
+    crsae_model *m;
+    assert_int_equal(crsae_model_new(&m, 1, 4, 4, 0), CRSAE_OK);
+    float h[16];
+    double n2 = 0;
+    for (int i = 0; i < 16; i++) {
+        h[i] = (float)(i % 5) - 2.0f;
+        n2 += h[i] * h[i];
+    }
+    assert_int_equal(crsae_model_set_bank(m, CRSAE_BANK_DECODER, h), CRSAE_OK);
+    float L;
+    assert_int_equal(crsae_model_estimate_lipschitz(m, &L), CRSAE_OK);
+    assert_true(fabs(L - 1.01 * n2) < 1e-3 * n2);
+    crsae_model_free(m);
+
+    /* Random bank: L bounds the Rayleigh quotient of random codes. */
+    uint64_t st = 5;
+    assert_int_equal(crsae_model_new(&m, 16, 7, 3, 0), CRSAE_OK);
+    float *bank = rand_floats(16 * 49, &st);
+    assert_int_equal(crsae_model_set_bank(m, CRSAE_BANK_DECODER, bank), CRSAE_OK);
+    assert_int_equal(crsae_model_estimate_lipschitz(m, &L), CRSAE_OK);
+    int nu = 6, nv = 6;
+    size_t nc = 16 * 36, ni = (size_t)((nu - 1) * 3 + 7) * ((nv - 1) * 3 + 7);
+    double *code = malloc(nc * sizeof(double)), *img = malloc(ni * sizeof(double));
+    for (int trial = 0; trial < 10; trial++) {
+        double xx = 0, hh = 0;
+        for (size_t i = 0; i < nc; i++) {
+            code[i] = tu_uniform(&st, -1, 1);
+            xx += code[i] * code[i];
+        }
+        tu_ref_synthesis(16, 7, 3, nu, nv, bank, code, img);
+        for (size_t i = 0; i < ni; i++)
+            hh += img[i] * img[i];
+        assert_true(hh / xx <= L);
+    }
+    free(code), free(img), free(bank);
+    crsae_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_matches_naive),
+        cmocka_unit_test(test_operators_and_adjoint),
+        cmocka_unit_test(test_shift_order_covers_all),
+        cmocka_unit_test(test_lipschitz),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
