@@ -1,0 +1,292 @@
+/* test_denoise.c - the whole denoiser: tiles, threads, cancel, colour,
+ * alpha, tiny images, bad input, and a real PSNR gain. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crsae.h"
+#include "denoise.h"
+#include "internal.h"
+#include "testutil.h"
+
+/* A small random model: fast, and enough to test the plumbing. */
+static crsae_model *small_model(int untied, int stride)
+{
+    crsae_model *m;
+    assert_int_equal(crsae_model_new(&m, 12, 5, stride, untied), CRSAE_OK);
+    uint64_t st = 11 + (uint64_t)untied;
+    float bank[12 * 25], lam[12];
+    for (int b = 0; b < (untied ? 3 : 1); b++) {
+        for (int c = 0; c < 12; c++) {
+            double n = 0;
+            for (int k = 0; k < 25; k++) {
+                bank[c * 25 + k] = tu_uniform(&st, -1, 1) + (k == 12 ? 2.0f : 0.0f);
+                n += bank[c * 25 + k] * bank[c * 25 + k];
+            }
+            for (int k = 0; k < 25; k++)
+                bank[c * 25 + k] /= (float)sqrt(n);
+        }
+        assert_int_equal(crsae_model_set_bank(m, (crsae_bank)b, bank), CRSAE_OK);
+    }
+    for (int c = 0; c < 12; c++)
+        lam[c] = 2.0f + 0.1f * (float)c;
+    assert_int_equal(crsae_model_set_lambda(m, lam), CRSAE_OK);
+    float L;
+    assert_int_equal(crsae_model_estimate_lipschitz(m, &L), CRSAE_OK);
+    assert_int_equal(crsae_model_set_params(m, 12, L, 0.1f, 1.0f), CRSAE_OK);
+    return m;
+}
+
+static float *noisy_image(int w, int h, int ch, float sigma, uint64_t seed)
+{
+    float *g = tu_synthetic_image(w, h, seed);
+    float *img = malloc((size_t)w * h * ch * sizeof(float));
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        for (int c = 0; c < ch; c++)
+            img[i * ch + c] = (c == 3 || (ch == 2 && c == 1)) ? 0.25f + 0.5f * g[i]
+                                                              : g[i] * (0.6f + 0.2f * c);
+    crsae_add_noise(img, (size_t)w * ch, w, h, ch, sigma, seed + 1);
+    free(g);
+    return img;
+}
+
+static float *run(const crsae_model *m, const float *in, int w, int h, int ch, int threads,
+                  int tile, int halo)
+{
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    p.sigma = 0.1f;
+    p.threads = threads;
+    p.tile_size = tile;
+    float *out = malloc((size_t)w * h * ch * sizeof(float));
+    assert_int_equal(crsae__denoise(m, &p, in, (size_t)w * ch, out, (size_t)w * ch, w, h, ch, halo),
+                     CRSAE_OK);
+    return out;
+}
+
+static void test_tiles_equal_whole(void **state)
+{
+    (void)state;
+    for (int untied = 0; untied <= 1; untied++) {
+        crsae_model *m = small_model(untied, 3);
+        int w = 131, h = 97;
+        float *in = noisy_image(w, h, 1, 0.1f, 5);
+        float *whole = run(m, in, w, h, 1, 2, 4096, -1);
+        const int tiles[] = {17, 40, 64, 100};
+        for (size_t i = 0; i < 4; i++) {
+            float *t = run(m, in, w, h, 1, 2, tiles[i], -1);
+            assert_true(tu_max_abs_diff(whole, t, (size_t)w * h) < 1e-4);
+            free(t);
+        }
+        /* the halo matters: without it tiles differ visibly (the test can fail) */
+        float *nohalo = run(m, in, w, h, 1, 2, 40, 0);
+        assert_true(tu_max_abs_diff(whole, nohalo, (size_t)w * h) > 1e-3);
+        free(nohalo), free(whole), free(in);
+        crsae_model_free(m);
+    }
+}
+
+static void test_threads_bitwise_equal(void **state)
+{
+    (void)state;
+    crsae_model *m = small_model(0, 2);
+    int w = 90, h = 70;
+    float *in = noisy_image(w, h, 3, 0.1f, 9);
+    float *one = run(m, in, w, h, 3, 1, 32, -1);
+    for (int t = 2; t <= 5; t++) {
+        float *n = run(m, in, w, h, 3, t, 32, -1);
+        assert_memory_equal(one, n, (size_t)w * h * 3 * sizeof(float));
+        free(n);
+    }
+    free(one), free(in);
+    crsae_model_free(m);
+}
+
+static int cancel_at(double f, void *user)
+{
+    int *calls = user;
+    (void)f;
+    return ++*calls >= 1;
+}
+
+static int record(double f, void *user)
+{
+    double *last = user;
+    assert_true(f >= *last);
+    assert_true(f >= 0.0 && f <= 1.0);
+    *last = f;
+    return 0;
+}
+
+static void test_cancel_leaves_output(void **state)
+{
+    (void)state;
+    crsae_model *m = small_model(1, 1); /* stride 1: one long shift per tile */
+    int w = 300, h = 200;
+    float *in = noisy_image(w, h, 1, 0.1f, 2);
+    float *out = malloc((size_t)w * h * sizeof(float));
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        out[i] = -7.0f;
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    p.iterations = 1000;
+    p.threads = 2;
+    int calls = 0;
+    p.progress = cancel_at;
+    p.progress_user = &calls;
+    assert_int_equal(crsae_denoise_plane(m, &p, in, (size_t)w, out, (size_t)w, w, h),
+                     CRSAE_ERR_CANCELLED);
+    assert_true(calls >= 1);
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        assert_true(out[i] == -7.0f);
+
+    double last = 0.0;
+    p.iterations = 3;
+    p.progress = record;
+    p.progress_user = &last;
+    assert_int_equal(crsae_denoise_plane(m, &p, in, (size_t)w, out, (size_t)w, w, h), CRSAE_OK);
+    assert_true(last == 1.0);
+    free(in), free(out);
+    crsae_model_free(m);
+}
+
+static void test_grey_stays_grey_alpha_untouched(void **state)
+{
+    (void)state;
+    crsae_model *m = small_model(0, 3);
+    int w = 50, h = 41;
+    float *g = noisy_image(w, h, 1, 0.1f, 4);
+    float *rgba = malloc((size_t)w * h * 4 * sizeof(float));
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        rgba[i * 4] = rgba[i * 4 + 1] = rgba[i * 4 + 2] = g[i];
+        rgba[i * 4 + 3] = (float)(i % 7) / 7.0f;
+    }
+    float *out = run(m, rgba, w, h, 4, 2, 0, -1);
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        assert_true(out[i * 4] == out[i * 4 + 1]);
+        assert_true(out[i * 4] == out[i * 4 + 2]);
+        assert_true(out[i * 4 + 3] == rgba[i * 4 + 3]);
+    }
+    /* something happened to the colour channels */
+    double d = 0;
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        d += fabs(out[i * 4] - rgba[i * 4]);
+    assert_true(d / (w * h) > 1e-3);
+    /* grey + alpha: alpha copied bit for bit */
+    float *ga = noisy_image(w, h, 2, 0.1f, 6);
+    float *o2 = run(m, ga, w, h, 2, 2, 0, -1);
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        assert_true(o2[i * 2 + 1] == ga[i * 2 + 1]);
+    free(g), free(rgba), free(out), free(ga), free(o2);
+    crsae_model_free(m);
+}
+
+static void test_tiny_images_and_in_place(void **state)
+{
+    (void)state;
+    crsae_model *m = small_model(1, 3);
+    const int sizes[][2] = {{1, 1}, {1, 9}, {9, 1}, {2, 2}, {3, 40}, {40, 3}, {5, 5}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int w = sizes[i][0], h = sizes[i][1];
+        float *in = noisy_image(w, h, 3, 0.05f, 1 + i);
+        float *out = run(m, in, w, h, 3, 2, 0, -1);
+        for (size_t k = 0; k < (size_t)w * h * 3; k++)
+            assert_true(isfinite(out[k]));
+        /* in place gives the same result */
+        crsae_denoise_params p;
+        crsae_denoise_params_init(&p);
+        p.sigma = 0.1f;
+        p.threads = 2;
+        assert_int_equal(crsae_denoise_image(m, &p, in, (size_t)w * 3, in, (size_t)w * 3, w, h, 3),
+                         CRSAE_OK);
+        assert_memory_equal(in, out, (size_t)w * h * 3 * sizeof(float));
+        free(in), free(out);
+    }
+    crsae_model_free(m);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    crsae_model *m = small_model(0, 2);
+    float img[64] = {0};
+    float out[64];
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    assert_int_equal(crsae_denoise_plane(NULL, &p, img, 8, out, 8, 8, 8), CRSAE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 8, out, 8, 0, 8), CRSAE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 7, out, 8, 8, 8), CRSAE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(crsae_denoise_image(m, &p, img, 8, out, 8, 8, 8, 5), CRSAE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 2000000, out, 2000000, 2000000, 1),
+                     CRSAE_ERR_TOO_LARGE);
+    p.sigma = 0.0f;
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 8, out, 8, 8, 8), CRSAE_ERR_INVALID_ARGUMENT);
+    p.sigma = NAN;
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 8, out, 8, 8, 8), CRSAE_ERR_INVALID_ARGUMENT);
+    p.sigma = 0.1f;
+    p.iterations = CRSAE_MAX_ITERATIONS + 1;
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 8, out, 8, 8, 8), CRSAE_ERR_INVALID_ARGUMENT);
+    p.iterations = 0;
+    for (int i = 0; i < 64; i++)
+        out[i] = 3.0f;
+    img[17] = NAN;
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 8, out, 8, 8, 8), CRSAE_ERR_NONFINITE);
+    img[17] = INFINITY;
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 8, out, 8, 8, 8), CRSAE_ERR_NONFINITE);
+    for (int i = 0; i < 64; i++)
+        assert_true(out[i] == 3.0f);
+    /* NaN in alpha is the caller's business, not an error */
+    float ga[2 * 64] = {0};
+    ga[1] = NAN;
+    assert_int_equal(crsae_denoise_image(m, &p, ga, 16, ga, 16, 8, 8, 2), CRSAE_OK);
+    crsae_model_free(m);
+}
+
+static void test_default_model_gains_psnr(void **state)
+{
+    (void)state;
+    crsae_model *m;
+    crsae_status st = crsae_model_default(&m);
+    if (st != CRSAE_OK) {
+        print_message("default model not available: %s\n", crsae_strerror(st));
+        fail();
+    }
+    int w = 160, h = 120;
+    float *clean = tu_synthetic_image(w, h, 77);
+    float *noisy = malloc((size_t)w * h * sizeof(float));
+    memcpy(noisy, clean, (size_t)w * h * sizeof(float));
+    crsae_add_noise(noisy, (size_t)w, w, h, 1, 25.0f / 255.0f, 3);
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    p.sigma = 25.0f / 255.0f;
+    float *out = malloc((size_t)w * h * sizeof(float));
+    assert_int_equal(crsae_denoise_plane(m, &p, noisy, (size_t)w, out, (size_t)w, w, h), CRSAE_OK);
+    double before = tu_psnr(noisy, clean, (size_t)w * h), after = tu_psnr(out, clean, (size_t)w * h);
+    print_message("default model, synthetic 160x120, sigma 25: %.2f -> %.2f dB\n", before, after);
+    assert_true(after > before + 5.0);
+    /* fewer shifts: faster setting still denoises */
+    p.shifts = 4;
+    assert_int_equal(crsae_denoise_plane(m, &p, noisy, (size_t)w, out, (size_t)w, w, h), CRSAE_OK);
+    assert_true(tu_psnr(out, clean, (size_t)w * h) > before + 4.0);
+    free(clean), free(noisy), free(out);
+    crsae_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tiles_equal_whole),
+        cmocka_unit_test(test_threads_bitwise_equal),
+        cmocka_unit_test(test_cancel_leaves_output),
+        cmocka_unit_test(test_grey_stays_grey_alpha_untouched),
+        cmocka_unit_test(test_tiny_images_and_in_place),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_default_model_gains_psnr),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
