@@ -22,7 +22,7 @@ void crsae__geom_init(crsae__geom *g, int C, int K, int s, int nu, int nv)
 }
 
 /* One FISTA update of code row u from its analysis G. */
-static void update_row(const crsae__geom *g, const crsae__encoder *e, const float *G, int u,
+CRSAE_CLONES static void update_row(const crsae__geom *g, const crsae__encoder *e, const float *G, int u,
                        float momentum, float *x, float *w)
 {
     const int ldv = g->ldv;

@@ -46,9 +46,7 @@ void crsae__gemm_plain(int M, int N, int Kd, const float *restrict A, size_t lda
     GEMM_BODY
 }
 
-#if defined(CRSAE_SIMD_CLONES) && defined(__GNUC__) && defined(__x86_64__)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
+CRSAE_CLONES
 void crsae__gemm(int M, int N, int Kd, const float *restrict A, size_t lda,
                  const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
 {
@@ -96,6 +94,7 @@ size_t crsae__row_scratch(const crsae__geom *g)
     return (kkp + m) * (size_t)g->ldv;
 }
 
+CRSAE_CLONES
 const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, const float *img,
                                  int u, float *scratch)
 {
@@ -117,6 +116,7 @@ const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, con
     return G;
 }
 
+CRSAE_CLONES
 void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const float *code,
                           int u, float sign, float *img, float *scratch)
 {

@@ -15,6 +15,15 @@
 
 #include <stddef.h>
 
+/* Hot loops are compiled for AVX-512, AVX2+FMA and the x86-64 baseline and
+ * picked at load time (function multi-versioning); -Dsimd=false or other
+ * CPUs get the plain path only. */
+#if defined(CRSAE_SIMD_CLONES) && defined(__GNUC__) && defined(__x86_64__)
+#define CRSAE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CRSAE_CLONES
+#endif
+
 #define CRSAE_NR 16 /* columns of the GEMM micro-tile; ldv is a multiple */
 #define CRSAE_MR 4  /* rows of the GEMM micro-tile */
 
