@@ -206,6 +206,26 @@ CRSAE_API crsae_status crsae_denoise_image(const crsae_model *model,
                                            float *out, size_t out_stride,
                                            int width, int height, int channels);
 
+/* User-facing parameters, declared once: the command line and the GIMP
+ * procedure read their names, ranges and defaults from here. */
+typedef enum crsae_param {
+    CRSAE_PARAM_NOISE_LEVEL = 0, /* sigma on the 0..255 scale; 0 = estimate */
+    CRSAE_PARAM_ITERATIONS = 1,  /* 0 = the model's own count */
+    CRSAE_PARAM_SHIFTS = 2,      /* 0 = all s*s shifts */
+    CRSAE_PARAM_THREADS = 3      /* 0 = one per online CPU */
+} crsae_param;
+#define CRSAE_PARAM_COUNT 4
+
+typedef struct crsae_param_info {
+    const char *name;        /* e.g. "noise-level" (CLI option, procedure argument) */
+    const char *nick;        /* short English label */
+    const char *description; /* English sentence */
+    double min, max, def;
+} crsae_param_info;
+
+/* NULL for an unknown parameter. */
+CRSAE_API const crsae_param_info *crsae_param_get(crsae_param param);
+
 /* ------------------------------------------------------------------ */
 /* Noise                                                               */
 /* ------------------------------------------------------------------ */
