@@ -1,0 +1,97 @@
+/* test_estimate.c - the noise level estimator on synthetic images. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crsae.h"
+#include "testutil.h"
+
+static double estimate(const float *clean, int w, int h, int ch, double sigma255, uint64_t seed)
+{
+    size_t n = (size_t)w * h * ch;
+    float *img = malloc(n * sizeof(float));
+    memcpy(img, clean, n * sizeof(float));
+    assert_int_equal(crsae_add_noise(img, (size_t)w * ch, w, h, ch, (float)(sigma255 / 255.0), seed),
+                     CRSAE_OK);
+    float s;
+    assert_int_equal(crsae_estimate_sigma(img, (size_t)w * ch, w, h, ch, &s), CRSAE_OK);
+    free(img);
+    return s * 255.0;
+}
+
+static void test_grey_within_15_percent(void **state)
+{
+    (void)state;
+    const double sigmas[] = {5, 10, 15, 25, 35, 50};
+    for (uint64_t img = 1; img <= 3; img++) {
+        int w = 256, h = 200;
+        float *clean = tu_synthetic_image(w, h, img);
+        for (size_t i = 0; i < sizeof sigmas / sizeof sigmas[0]; i++) {
+            double e = estimate(clean, w, h, 1, sigmas[i], 10 * img + i);
+            print_message("image %d sigma %4.1f -> %5.2f\n", (int)img, sigmas[i], e);
+            assert_true(fabs(e / sigmas[i] - 1.0) <= 0.15);
+        }
+        free(clean);
+    }
+}
+
+static void test_colour_and_alpha(void **state)
+{
+    (void)state;
+    int w = 160, h = 120;
+    float *g = tu_synthetic_image(w, h, 8);
+    for (int ch = 2; ch <= 4; ch++) {
+        float *img = malloc((size_t)w * h * ch * sizeof(float));
+        for (size_t i = 0; i < (size_t)w * h; i++)
+            for (int c = 0; c < ch; c++)
+                img[i * ch + c] = g[i] * (0.5f + 0.2f * c);
+        double e = estimate(img, w, h, ch, 20, 5);
+        assert_true(fabs(e / 20.0 - 1.0) <= 0.15);
+        free(img);
+    }
+    free(g);
+}
+
+static void test_flat_and_clean(void **state)
+{
+    (void)state;
+    int w = 128, h = 128;
+    float *flat = malloc((size_t)w * h * sizeof(float));
+    for (int i = 0; i < w * h; i++)
+        flat[i] = 0.5f;
+    assert_true(fabs(estimate(flat, w, h, 1, 12, 1) / 12.0 - 1.0) < 0.05);
+    float s;
+    assert_int_equal(crsae_estimate_sigma(flat, (size_t)w, w, h, 1, &s), CRSAE_OK);
+    assert_true(s * 255.0f < 0.01f); /* no noise, nothing found */
+    float *clean = tu_synthetic_image(w, h, 4);
+    assert_int_equal(crsae_estimate_sigma(clean, (size_t)w, w, h, 1, &s), CRSAE_OK);
+    assert_true(s * 255.0f < 2.0f);
+    free(flat), free(clean);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    float img[64] = {0}, s;
+    assert_int_equal(crsae_estimate_sigma(img, 7, 7, 7, 1, &s), CRSAE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(crsae_estimate_sigma(img, 8, 8, 8, 5, &s), CRSAE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(crsae_estimate_sigma(NULL, 8, 8, 8, 1, &s), CRSAE_ERR_INVALID_ARGUMENT);
+    img[9] = NAN;
+    assert_int_equal(crsae_estimate_sigma(img, 8, 8, 8, 1, &s), CRSAE_ERR_NONFINITE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grey_within_15_percent),
+        cmocka_unit_test(test_colour_and_alpha),
+        cmocka_unit_test(test_flat_and_clean),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
