@@ -78,6 +78,8 @@ pngio_status pngio_read(const char *path, pngio_image *img, char *msg, size_t ms
     if (setjmp(png_jmpbuf(png))) {
         free(raw);
         free(rows);
+        free(img->pixels);
+        img->pixels = NULL;
         png_destroy_read_struct(&png, &info, NULL);
         fclose(f);
         return st;
