@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# End-to-end tests of the crsae command line: exit codes, no partial
+# output, layouts preserved, a real PSNR gain.  Usage: e2e.sh CRSAE MKIMAGE
+set -u
+crsae=$1
+mkimage=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check NAME EXPECTED_RC COMMAND...
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"
+    local rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        echo "FAIL: $name: exit $rc, expected $want"; sed 's/^/    /' "$tmp/err.txt"
+        fails=$((fails + 1))
+    else
+        echo "ok: $name"
+    fi
+}
+assert() { # assert NAME CONDITION...
+    local name=$1
+    shift
+    if "$@"; then echo "ok: $name"; else echo "FAIL: $name"; fails=$((fails + 1)); fi
+}
+
+check "help" 0 "$crsae" --help
+check "version" 0 "$crsae" --version
+check "no command" 2 "$crsae"
+check "unknown command" 2 "$crsae" frobnicate
+check "unknown option" 2 "$crsae" denoise --bogus a.png b.png
+check "sigma out of range" 2 "$crsae" denoise --sigma 300 a.png b.png
+check "iterations out of range" 2 "$crsae" denoise --sigma 10 --iterations 0 a.png b.png
+check "missing input" 3 "$crsae" denoise --sigma 10 "$tmp/none.png" "$tmp/o.png"
+
+"$mkimage" "$tmp/clean.png" 96 80 1 8 1 || { echo "FAIL: mkimage"; exit 1; }
+printf 'this is not a png' >"$tmp/notpng.png"
+check "not a PNG" 4 "$crsae" denoise --sigma 10 "$tmp/notpng.png" "$tmp/o.png"
+head -c 200 "$tmp/clean.png" >"$tmp/trunc.png"
+check "truncated PNG" 4 "$crsae" denoise --sigma 10 "$tmp/trunc.png" "$tmp/o.png"
+printf 'CRSAE\r\n\032garbage' >"$tmp/bad.crsae"
+check "corrupt model" 5 "$crsae" denoise --sigma 10 --model "$tmp/bad.crsae" "$tmp/clean.png" "$tmp/o.png"
+check "missing model" 3 "$crsae" denoise --sigma 10 --model "$tmp/none.crsae" "$tmp/clean.png" "$tmp/o.png"
+assert "no output after errors" test ! -e "$tmp/o.png"
+check "output folder missing" 6 "$crsae" denoise --sigma 10 "$tmp/clean.png" "$tmp/nodir/o.png"
+assert "no partial output" test ! -e "$tmp/nodir"
+check "info default" 0 "$crsae" info default
+assert "info shows 64 filters" grep -q "filters: 64" "$tmp/out.txt"
+
+# noise, denoise, psnr on a synthetic image at sigma 25
+check "noise" 0 "$crsae" noise --sigma 25 --seed 3 "$tmp/clean.png" "$tmp/noisy.png"
+check "denoise" 0 "$crsae" denoise --sigma 25 "$tmp/noisy.png" "$tmp/den.png"
+before=$("$crsae" psnr "$tmp/clean.png" "$tmp/noisy.png")
+after=$("$crsae" psnr "$tmp/clean.png" "$tmp/den.png")
+echo "synthetic 96x80 sigma 25: noisy $before dB -> denoised $after dB"
+assert "PSNR gain > 5 dB" awk -v a="$after" -v b="$before" 'BEGIN { exit !(a > b + 5) }'
+check "denoise auto sigma" 0 "$crsae" denoise --quiet "$tmp/noisy.png" "$tmp/den2.png"
+check "threads 1" 0 "$crsae" denoise --sigma 25 --threads 1 "$tmp/noisy.png" "$tmp/t1.png"
+assert "1 thread equals N threads" cmp -s "$tmp/t1.png" "$tmp/den.png"
+
+# layouts and depth are kept
+for spec in "1 8" "2 8" "3 8" "4 8" "1 16" "3 16" "4 16"; do
+    set -- $spec
+    "$mkimage" "$tmp/l.png" 40 30 "$1" "$2" 4
+    "$crsae" noise --sigma 15 --seed 1 "$tmp/l.png" "$tmp/ln.png"
+    check "denoise ${1}ch ${2}bit" 0 "$crsae" denoise --sigma 15 "$tmp/ln.png" "$tmp/ld.png"
+    # IHDR bytes 24 and 25: bit depth and colour type
+    assert "layout ${1}ch ${2}bit kept" test "$(od -An -tu1 -j24 -N2 "$tmp/ld.png")" = "$(od -An -tu1 -j24 -N2 "$tmp/l.png")"
+done
+check "1x1 image" 0 sh -c "'$mkimage' '$tmp/p.png' 1 1 3 8 2 && '$crsae' denoise --sigma 20 '$tmp/p.png' '$tmp/pd.png'"
+
+# The published checkpoints import when this workplace's data is present.
+ref=${CRSAE_REFERENCE_MODELS:-/work/shared/reference-models}
+if [ -f "$ref/crsae-tied-em-s20.json" ]; then
+    check "import tied" 0 "$crsae" import "$ref/crsae-tied-em-s20.json" "$tmp/tied.crsae"
+    check "info tied" 0 "$crsae" info "$tmp/tied.crsae"
+    assert "tied model info" grep -q "weights: tied" "$tmp/out.txt"
+else
+    echo "skip: import (no $ref)"
+fi
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails check(s) failed"
+    exit 1
+fi
+echo "all checks passed"
