@@ -20,7 +20,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < (size_t)w * h; i++)
         for (int c = 0; c < ch; c++) {
             int alpha = (ch == 2 && c == 1) || c == 3;
-            img[i * ch + c] = alpha ? (float)(i % 97) / 96.0f : g[i] * (1.0f - 0.15f * c) + 0.05f * c;
+            /* alpha never 0: GIMP does not keep the colour of invisible pixels */
+            img[i * ch + c] = alpha ? 0.25f + 0.75f * (float)(i % 97) / 96.0f
+                                    : g[i] * (1.0f - 0.15f * c) + 0.05f * c;
         }
     char msg[256];
     if (pngio_write(argv[1], img, w, h, ch, depth, msg, sizeof msg) != PNGIO_OK) {

@@ -1,0 +1,177 @@
+/* denoise.c - pixels in and out through GeglBuffer, the selection, the
+ * margin of context around it, progress and errors.  The arithmetic is all
+ * in libcrsae. */
+#include "denoise.h"
+#include "i18n.h"
+
+#include <string.h>
+
+const Babl *crsae_gimp_format(GimpDrawable *drawable)
+{
+    /* Perceptual (gamma-encoded) values, as in an 8-bit PNG: the CLI and
+     * the plug-in see the same numbers and the noise levels mean the same. */
+    gboolean alpha = gimp_drawable_has_alpha(drawable);
+    if (gimp_drawable_is_gray(drawable))
+        return babl_format(alpha ? "Y'A float" : "Y' float");
+    return babl_format(alpha ? "R'G'B'A float" : "R'G'B' float");
+}
+
+void crsae_gimp_settings_from_config(GimpProcedureConfig *config, crsae_gimp_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    g_object_get(config, "noise-level", &s->noise_level, "iterations", &s->iterations,
+                 "model", &s->model_path, NULL);
+}
+
+crsae_model *crsae_gimp_load_model(const crsae_gimp_settings *s, GError **error)
+{
+    crsae_model *m = NULL;
+    gboolean builtin = !s->model_path || !*s->model_path;
+    crsae_status st = builtin ? crsae_model_default(&m) : crsae_model_load_file(&m, s->model_path);
+    if (st != CRSAE_OK) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot load the model \"%s\": %s"),
+                    builtin ? _("built-in") : s->model_path, crsae_strerror(st));
+        return NULL;
+    }
+    return m;
+}
+
+typedef struct area {
+    gint x, y, w, h;     /* the selected area */
+    gint ex, ey, ew, eh; /* with its margin of context */
+} area;
+
+static gboolean selected_area(GimpDrawable *drawable, gint margin, area *a, GError **error)
+{
+    if (!gimp_drawable_mask_intersect(drawable, &a->x, &a->y, &a->w, &a->h) || a->w <= 0 ||
+        a->h <= 0) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                    _("The selection does not overlap the layer: nothing to denoise."));
+        return FALSE;
+    }
+    gint dw = gimp_drawable_get_width(drawable), dh = gimp_drawable_get_height(drawable);
+    a->ex = MAX(0, a->x - margin);
+    a->ey = MAX(0, a->y - margin);
+    a->ew = MIN(dw, a->x + a->w + margin) - a->ex;
+    a->eh = MIN(dh, a->y + a->h + margin) - a->ey;
+    return TRUE;
+}
+
+static gfloat *read_area(GimpDrawable *drawable, const area *a, const Babl *fmt, GError **error)
+{
+    gint ch = babl_format_get_n_components(fmt);
+    gsize n;
+    if (!g_size_checked_mul(&n, (gsize)a->ew, (gsize)a->eh) ||
+        !g_size_checked_mul(&n, n, (gsize)ch * sizeof(gfloat))) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("The layer is too large."));
+        return NULL;
+    }
+    gfloat *buf = g_try_malloc(n);
+    if (!buf) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Not enough memory for this layer."));
+        return NULL;
+    }
+    GeglBuffer *src = gimp_drawable_get_buffer(drawable);
+    gegl_buffer_get(src, GEGL_RECTANGLE(a->ex, a->ey, a->ew, a->eh), 1.0, fmt, buf,
+                    GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+    g_object_unref(src);
+    return buf;
+}
+
+gboolean crsae_gimp_estimate(GimpDrawable *drawable, gdouble *noise_level, GError **error)
+{
+    area a;
+    if (!selected_area(drawable, 0, &a, error))
+        return FALSE;
+    const Babl *fmt = crsae_gimp_format(drawable);
+    gint ch = babl_format_get_n_components(fmt);
+    gfloat *buf = read_area(drawable, &a, fmt, error);
+    if (!buf)
+        return FALSE;
+    gfloat sigma;
+    crsae_status st = crsae_estimate_sigma(buf, (size_t)a.ew * ch, a.ew, a.eh, ch, &sigma);
+    g_free(buf);
+    if (st != CRSAE_OK) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
+                    _("Cannot estimate the noise level (%s). Set the noise level by hand."),
+                    st == CRSAE_ERR_INVALID_ARGUMENT ? _("the area is smaller than 8x8 pixels")
+                                                     : crsae_strerror(st));
+        return FALSE;
+    }
+    *noise_level = MAX(0.5, sigma * 255.0);
+    return TRUE;
+}
+
+static int on_progress(double fraction, void *user)
+{
+    if (GPOINTER_TO_INT(user))
+        gimp_progress_update(fraction);
+    return 0;
+}
+
+static gboolean run_core(const crsae_model *model, const crsae_gimp_settings *s, gdouble sigma,
+                         gfloat *buf, gint w, gint h, gint ch, gboolean progress, GError **error)
+{
+    crsae_denoise_params prm;
+    crsae_denoise_params_init(&prm);
+    prm.sigma = (float)(sigma / 255.0);
+    prm.iterations = s->iterations;
+    prm.shifts = s->shifts;
+    prm.progress = on_progress;
+    prm.progress_user = GINT_TO_POINTER(progress);
+    crsae_status st = crsae_denoise_image(model, &prm, buf, (size_t)w * ch, buf, (size_t)w * ch,
+                                          w, h, ch);
+    if (st != CRSAE_OK) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Denoising failed: %s"), crsae_strerror(st));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean crsae_gimp_denoise_pixels(const crsae_model *model, const crsae_gimp_settings *s,
+                                   gfloat *pixels, gint width, gint height, gint ch,
+                                   GError **error)
+{
+    gdouble sigma = s->noise_level;
+    if (sigma <= 0.0) {
+        gfloat est;
+        if (crsae_estimate_sigma(pixels, (size_t)width * ch, width, height, ch, &est) != CRSAE_OK)
+            est = 10.0f / 255.0f;
+        sigma = MAX(0.5, est * 255.0);
+    }
+    return run_core(model, s, sigma, pixels, width, height, ch, FALSE, error);
+}
+
+gboolean crsae_gimp_denoise_drawable(GimpDrawable *drawable, const crsae_model *model,
+                                     const crsae_gimp_settings *s, gboolean progress,
+                                     GError **error)
+{
+    area a;
+    /* context around the selection so its edge is denoised like the inside */
+    if (!selected_area(drawable, crsae_model_halo(model, s->iterations), &a, error))
+        return FALSE;
+    gdouble sigma = s->noise_level;
+    if (sigma <= 0.0 && !crsae_gimp_estimate(drawable, &sigma, error))
+        return FALSE;
+    const Babl *fmt = crsae_gimp_format(drawable);
+    gint ch = babl_format_get_n_components(fmt);
+    gfloat *buf = read_area(drawable, &a, fmt, error);
+    if (!buf)
+        return FALSE;
+    if (progress)
+        gimp_progress_init(_("Denoising (CRsAE)"));
+    gboolean ok = run_core(model, s, sigma, buf, a.ew, a.eh, ch, progress, error);
+    if (ok) {
+        GeglBuffer *shadow = gimp_drawable_get_shadow_buffer(drawable);
+        const gfloat *first = buf + ((gsize)(a.y - a.ey) * a.ew + (gsize)(a.x - a.ex)) * ch;
+        gegl_buffer_set(shadow, GEGL_RECTANGLE(a.x, a.y, a.w, a.h), 0, fmt, first,
+                        (gint)((gsize)a.ew * ch * sizeof(gfloat)));
+        g_object_unref(shadow); /* flushes */
+        gimp_drawable_merge_shadow(drawable, TRUE);
+        gimp_drawable_update(drawable, a.x, a.y, a.w, a.h);
+    }
+    if (progress)
+        gimp_progress_end();
+    g_free(buf);
+    return ok;
+}
