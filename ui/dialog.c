@@ -85,6 +85,7 @@ gboolean crsae_gimp_dialog(GimpProcedure *procedure, GimpProcedureConfig *config
                                "iterations", "model", NULL);
     GtkWidget *content = gtk_dialog_get_content_area(GTK_DIALOG(dialog));
     gtk_box_pack_start(GTK_BOX(content), estimate, FALSE, FALSE, 0);
+    gtk_dialog_set_default_response(GTK_DIALOG(dialog), GTK_RESPONSE_OK);
 
     gboolean ok = gimp_procedure_dialog_run(GIMP_PROCEDURE_DIALOG(dialog));
     gtk_widget_destroy(dialog);
