@@ -111,8 +111,17 @@ static gboolean set_i18n(GimpPlugIn *plug_in, const gchar *procedure_name,
 {
     (void)plug_in;
     (void)procedure_name;
+    /* Catalogs live in the locale/ folder beside the plug-in; without it
+     * (a plug-in copied alone) run untranslated, quietly. */
+    gchar *dir = g_path_get_dirname(gimp_get_progname());
+    gchar *locale = g_build_filename(dir, "locale", NULL);
+    gboolean found = g_file_test(locale, G_FILE_TEST_IS_DIR);
+    g_free(dir);
+    g_free(locale);
+    if (!found)
+        return FALSE;
     *gettext_domain = g_strdup(GETTEXT_PACKAGE);
-    *catalog_dir = NULL; /* the locale/ folder beside the plug-in */
+    *catalog_dir = NULL;
     return TRUE;
 }
 
