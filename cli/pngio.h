@@ -32,6 +32,10 @@ typedef struct pngio_image {
  * failure msg (size msg_size) holds a one-line reason. */
 pngio_status pngio_read(const char *path, pngio_image *img, char *msg, size_t msg_size);
 
+/* The same from an open stream (the fuzzer reads from memory with it);
+ * the stream is not closed. */
+pngio_status pngio_read_stream(FILE *f, pngio_image *img, char *msg, size_t msg_size);
+
 /* Writes pixels (clipped to [0,1], rounded) as a PNG with `channels`
  * channels at bit depth 8 or 16, atomically: a temporary file in the same
  * folder is renamed over path only when complete. */
