@@ -191,6 +191,28 @@ static void test_corrupt_files(void **state)
         assert_true(st == PNGIO_ERR_FORMAT || st == PNGIO_ERR_TOO_LARGE);
         assert_null(img.pixels);
     }
+    /* valid CRC, 16000 x 16000 RGB claimed by a tiny file: refused before
+     * allocating gigabytes */
+    {
+        unsigned char copy[65536];
+        memcpy(copy, buf, n);
+        const unsigned char dims[8] = {0, 0, 0x3e, 0x80, 0, 0, 0x3e, 0x80};
+        memcpy(copy + 16, dims, 8);
+        uint32_t c = 0xFFFFFFFFu;
+        for (size_t i = 12; i < 29; i++) {
+            c ^= copy[i];
+            for (int k = 0; k < 8; k++)
+                c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+        }
+        c = ~c;
+        for (int k = 0; k < 4; k++)
+            copy[29 + k] = (unsigned char)(c >> (24 - 8 * k));
+        f = fopen(bad, "wb");
+        fwrite(copy, 1, n, f);
+        fclose(f);
+        assert_int_equal(pngio_read(bad, &img, msg, sizeof msg), PNGIO_ERR_FORMAT);
+        assert_non_null(strstr(msg, "cannot fit"));
+    }
     unlink(bad);
     unlink(path);
 }
