@@ -57,9 +57,14 @@ static gboolean selected_area(GimpDrawable *drawable, gint margin, area *a, GErr
     return TRUE;
 }
 
-static gfloat *read_area(GimpDrawable *drawable, const area *a, const Babl *fmt, GError **error)
+/* The area's pixels in crsae's format (returned in *fmt, with *channels). */
+static gfloat *read_area(GimpDrawable *drawable, const area *a, const Babl **fmt_out,
+                         gint *channels, GError **error)
 {
+    const Babl *fmt = crsae_gimp_format(drawable);
     gint ch = babl_format_get_n_components(fmt);
+    *fmt_out = fmt;
+    *channels = ch;
     gsize n;
     if (!g_size_checked_mul(&n, (gsize)a->ew, (gsize)a->eh) ||
         !g_size_checked_mul(&n, n, (gsize)ch * sizeof(gfloat))) {
@@ -83,9 +88,9 @@ gboolean crsae_gimp_estimate(GimpDrawable *drawable, gdouble *noise_level, GErro
     area a;
     if (!selected_area(drawable, 0, &a, error))
         return FALSE;
-    const Babl *fmt = crsae_gimp_format(drawable);
-    gint ch = babl_format_get_n_components(fmt);
-    gfloat *buf = read_area(drawable, &a, fmt, error);
+    const Babl *fmt;
+    gint ch;
+    gfloat *buf = read_area(drawable, &a, &fmt, &ch, error);
     if (!buf)
         return FALSE;
     gfloat sigma;
@@ -153,9 +158,9 @@ gboolean crsae_gimp_denoise_drawable(GimpDrawable *drawable, const crsae_model *
     gdouble sigma = s->noise_level;
     if (sigma <= 0.0 && !crsae_gimp_estimate(drawable, &sigma, error))
         return FALSE;
-    const Babl *fmt = crsae_gimp_format(drawable);
-    gint ch = babl_format_get_n_components(fmt);
-    gfloat *buf = read_area(drawable, &a, fmt, error);
+    const Babl *fmt;
+    gint ch;
+    gfloat *buf = read_area(drawable, &a, &fmt, &ch, error);
     if (!buf)
         return FALSE;
     if (progress)

@@ -139,6 +139,20 @@ static void test_layouts(void **state)
     }
 }
 
+/* Recompute the IHDR chunk's CRC (over its type and data) after an edit. */
+static void fix_ihdr_crc(unsigned char *png)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 12; i < 29; i++) {
+        c ^= png[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    c = ~c;
+    for (int k = 0; k < 4; k++)
+        png[29 + k] = (unsigned char)(c >> (24 - 8 * k));
+}
+
 static void test_corrupt_files(void **state)
 {
     (void)state;
@@ -173,17 +187,8 @@ static void test_corrupt_files(void **state)
         unsigned char copy[65536];
         memcpy(copy, buf, n);
         copy[edits[e].off] = edits[e].val;
-        if (edits[e].fix) { /* recompute the IHDR chunk's CRC over type + data */
-            uint32_t c = 0xFFFFFFFFu;
-            for (size_t i = 12; i < 29; i++) {
-                c ^= copy[i];
-                for (int k = 0; k < 8; k++)
-                    c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-            }
-            c = ~c;
-            for (int k = 0; k < 4; k++)
-                copy[29 + k] = (unsigned char)(c >> (24 - 8 * k));
-        }
+        if (edits[e].fix)
+            fix_ihdr_crc(copy);
         f = fopen(bad, "wb");
         fwrite(copy, 1, n, f);
         fclose(f);
@@ -198,15 +203,7 @@ static void test_corrupt_files(void **state)
         memcpy(copy, buf, n);
         const unsigned char dims[8] = {0, 0, 0x3e, 0x80, 0, 0, 0x3e, 0x80};
         memcpy(copy + 16, dims, 8);
-        uint32_t c = 0xFFFFFFFFu;
-        for (size_t i = 12; i < 29; i++) {
-            c ^= copy[i];
-            for (int k = 0; k < 8; k++)
-                c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-        }
-        c = ~c;
-        for (int k = 0; k < 4; k++)
-            copy[29 + k] = (unsigned char)(c >> (24 - 8 * k));
+        fix_ihdr_crc(copy);
         f = fopen(bad, "wb");
         fwrite(copy, 1, n, f);
         fclose(f);
