@@ -80,6 +80,23 @@ else
     echo "skip: import (no $ref)"
 fi
 
+# Real photographs when this workplace's test images are present (Set12).
+data=${CRSAE_DATA:-/work/shared/data}
+if [ -d "$data/test/Set12" ]; then
+    for img in 01 05 08; do
+        "$crsae" noise --sigma 25 --seed "$img" "$data/test/Set12/$img.png" "$tmp/s$img.png"
+        check "Set12 $img auto sigma" 0 "$crsae" denoise "$tmp/s$img.png" "$tmp/d$img.png"
+        est=$(sed -n 's/.*estimated noise level \([0-9.]*\).*/\1/p' "$tmp/err.txt")
+        before=$("$crsae" psnr "$data/test/Set12/$img.png" "$tmp/s$img.png")
+        after=$("$crsae" psnr "$data/test/Set12/$img.png" "$tmp/d$img.png")
+        echo "Set12 $img sigma 25 (8-bit noisy file): estimated $est, $before dB -> $after dB"
+        assert "Set12 $img estimate within 15 %" awk -v e="$est" 'BEGIN { exit !(e > 21.25 && e < 28.75) }'
+        assert "Set12 $img gain > 5 dB" awk -v a="$after" -v b="$before" 'BEGIN { exit !(a > b + 5) }'
+    done
+else
+    echo "skip: Set12 (no $data/test/Set12)"
+fi
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed"
     exit 1
