@@ -1,0 +1,162 @@
+/* train_grad.c - reverse-mode differentiation of the unrolled encoder.
+ *
+ * Forward, for k = 1..T (w_0 = x_0 = 0, t_0 = 1):
+ *   r_k = y - H w_{k-1},  z_k = w_{k-1} + (1/L) W_e^T r_k,  x_k = S_b(z_k),
+ *   w_k = x_k + m_k (x_k - x_{k-1}),  m_k = (t_{k-1} - 1) / t_k.
+ * Loss: 0.5 |target - W_d x_T|^2.
+ * Backward, for k = T..1, with gx = dLoss/dx_k and gw = dLoss/dw_k:
+ *   gx += (1 + m_k) gw;  (gx_{k-1} gets -m_k gw)
+ *   gz = gx where |z_k| > b;  dbias_c -= sum gx sign(z_k) [|z_k| > b]
+ *   q = W_e gz (an image);  dW_e += (1/L) r_k (x) gz;  dH -= (1/L) q (x) w_{k-1}
+ *   gw_{k-1} = gz - (1/L) H^T q
+ * where a (x) c is the filter-shaped correlation of an image with a code. */
+#include "train_grad.h"
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+size_t crsae__tape_floats(const crsae__geom *g, int T)
+{
+    size_t code, img, total;
+    if (!crsae__mul((size_t)g->C, g->plane, &code) || !crsae__mul((size_t)g->hd, g->ldi, &img))
+        return 0;
+    size_t per_iter = 2 * code + img;
+    if (!crsae__mul(per_iter, (size_t)T, &total))
+        return 0;
+    size_t rest = 4 * code + 2 * img + crsae__row_scratch(g);
+    if (total > SIZE_MAX - rest)
+        return 0;
+    return total + rest;
+}
+
+void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int T, float *block)
+{
+    size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
+    t->w_prev = block;
+    t->z = t->w_prev + code * (size_t)T;
+    t->r = t->z + code * (size_t)T;
+    t->gx = t->r + img * (size_t)T;
+    t->gw = t->gx + code;
+    t->gz = t->gw + code;
+    t->carry = t->gz + code;
+    t->img = t->carry + code;
+    t->img2 = t->img + img;
+    t->row = t->img2 + img;
+}
+
+/* dbank[c][a][b] += scale * sum_{u,v} code[c][u][v] img[u s + a][v s + b] */
+static void filter_grad(const crsae__geom *g, const float *img, const float *code, float scale,
+                        float *dbank)
+{
+    const int K = g->K, s = g->s;
+    for (int c = 0; c < g->C; c++)
+        for (int a = 0; a < K; a++)
+            for (int b = 0; b < K; b++) {
+                double acc = 0.0;
+                for (int u = 0; u < g->nu; u++) {
+                    const float *cr = code + (size_t)c * g->plane + (size_t)u * g->ldv;
+                    const float *ir = img + (size_t)(u * s + a) * g->ldi + b;
+                    for (int v = 0; v < g->nv; v++)
+                        acc += (double)cr[v] * ir[(size_t)v * s];
+                }
+                dbank[((size_t)c * K + a) * K + b] += (float)(scale * acc);
+            }
+}
+
+static void synth(const crsae__geom *g, const crsae__pack *p, const float *code, float *img,
+                  float *row)
+{
+    memset(img, 0, (size_t)g->hd * g->ldi * sizeof(float));
+    for (int u = 0; u < g->nu; u++)
+        crsae__synthesis_row(g, p, code, u, 1.0f, img, row);
+}
+
+static void analyse(const crsae__geom *g, const crsae__pack *p, const float *img, float *code,
+                    float *row)
+{
+    for (int u = 0; u < g->nu; u++) {
+        const float *G = crsae__analysis_row(g, p, img, u, row);
+        for (int c = 0; c < g->C; c++)
+            memcpy(code + (size_t)c * g->plane + (size_t)u * g->ldv, G + (size_t)c * g->ldv,
+                   (size_t)g->ldv * sizeof(float));
+    }
+}
+
+double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const float *y,
+                        const float *target, crsae__tape *t, crsae__grads *grads)
+{
+    const size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
+    const int T = e->iterations;
+    const float step = e->inv_lipschitz;
+    float *x = t->gx, *w = t->gw; /* forward state, reused as gradients later */
+    memset(x, 0, code * sizeof(float));
+    memset(w, 0, code * sizeof(float));
+    double tk = 1.0;
+    for (int k = 0; k < T; k++) {
+        float *wp = t->w_prev + code * (size_t)k, *z = t->z + code * (size_t)k;
+        float *r = t->r + img * (size_t)k;
+        memcpy(wp, w, code * sizeof(float));
+        memcpy(r, y, img * sizeof(float));
+        for (int u = 0; u < g->nu; u++)
+            crsae__synthesis_row(g, e->dec, w, u, -1.0f, r, t->row);
+        analyse(g, e->enc, r, z, t->row);
+        double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk * tk));
+        float m = (float)((tk - 1.0) / tn);
+        tk = tn;
+        for (int c = 0; c < g->C; c++) {
+            const float b = e->bias[c];
+            for (size_t i = (size_t)c * g->plane; i < (size_t)(c + 1) * g->plane; i++) {
+                z[i] = wp[i] + step * z[i];
+                float xn = crsae__soft_threshold(z[i], b);
+                w[i] = xn + m * (xn - x[i]);
+                x[i] = xn;
+            }
+        }
+    }
+    /* loss and its gradient at x_T */
+    synth(g, e->out, x, t->img, t->row);
+    double loss = 0.0;
+    for (int r0 = 0; r0 < g->hd; r0++)
+        for (int c0 = 0; c0 < g->wd; c0++) {
+            size_t i = (size_t)r0 * g->ldi + c0;
+            float d = t->img[i] - target[i];
+            t->img[i] = d;
+            loss += 0.5 * (double)d * d;
+        }
+    filter_grad(g, t->img, x, 1.0f, grads->dWd);
+    float *gx = t->gx, *gw = t->gw, *gz = t->gz, *carry = t->carry;
+    analyse(g, e->out, t->img, gx, t->row); /* gx = W_d^T e (overwrites x_T) */
+    memset(gw, 0, code * sizeof(float));
+    /* momentum factors again, forwards, to walk them backwards */
+    double ts[CRSAE_MAX_ITERATIONS + 1];
+    ts[0] = 1.0;
+    for (int k = 1; k <= T; k++)
+        ts[k] = 0.5 * (1.0 + sqrt(1.0 + 4.0 * ts[k - 1] * ts[k - 1]));
+    for (int k = T - 1; k >= 0; k--) {
+        const float m = (float)((ts[k] - 1.0) / ts[k + 1]);
+        const float *wp = t->w_prev + code * (size_t)k, *z = t->z + code * (size_t)k;
+        const float *r = t->r + img * (size_t)k;
+        for (int c = 0; c < g->C; c++) {
+            const float b = e->bias[c];
+            double db = 0.0;
+            for (size_t i = (size_t)c * g->plane; i < (size_t)(c + 1) * g->plane; i++) {
+                float gxi = gx[i] + (1.0f + m) * gw[i];
+                carry[i] = -m * gw[i];
+                float on = (z[i] > b || z[i] < -b) ? 1.0f : 0.0f;
+                gz[i] = gxi * on;
+                db -= (double)gxi * on * (z[i] > 0 ? 1.0 : -1.0);
+            }
+            grads->dbias[c] += (float)db;
+        }
+        synth(g, e->enc, gz, t->img, t->row); /* q = W_e gz */
+        filter_grad(g, r, gz, step, grads->dWe);
+        filter_grad(g, t->img, wp, -step, grads->dH);
+        analyse(g, e->dec, t->img, gw, t->row); /* gw = H^T q */
+        for (size_t i = 0; i < code; i++) {
+            gw[i] = gz[i] - step * gw[i]; /* gradient w.r.t. w_{k-1} */
+            gx[i] = carry[i];             /* gradient w.r.t. x_{k-1} */
+        }
+    }
+    return loss;
+}

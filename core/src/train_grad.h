@@ -1,0 +1,38 @@
+/* train_grad.h - the M-step's gradient: back-propagation of the
+ * reconstruction loss through all T unrolled FISTA iterations (momentum
+ * included) on one domain, for the dictionary (H, and W_e, W_d when untied)
+ * and the per-filter thresholds.  The training loop (optimiser, patches,
+ * lambda update) builds on this. */
+#ifndef CRSAE_TRAIN_GRAD_H
+#define CRSAE_TRAIN_GRAD_H
+
+#include "encoder.h"
+
+/* Gradients, accumulated (+=) into C*K*K arrays (filter-major like the
+ * banks) and C thresholds.  For a tied model dWe and dWd may point at dH. */
+typedef struct crsae__grads {
+    float *dH, *dWe, *dWd, *dbias;
+} crsae__grads;
+
+/* Scratch for one domain of geometry g and T iterations. */
+typedef struct crsae__tape {
+    float *w_prev; /* T code arrays: w_{k-1} */
+    float *z;      /* T code arrays: z_k before the threshold */
+    float *r;      /* T images: r_k = y - H w_{k-1} */
+    float *gx, *gw, *gz, *carry; /* code arrays */
+    float *img, *img2;           /* images */
+    float *row;                  /* crsae__row_scratch */
+} crsae__tape;
+
+/* Floats the tape needs (0 on overflow). */
+size_t crsae__tape_floats(const crsae__geom *g, int iterations);
+/* Carves the tape out of one block of crsae__tape_floats floats. */
+void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int iterations, float *block);
+
+/* Forward T iterations on y, loss 0.5 |target - W_d x_T|^2 (returned), and
+ * its gradients added to *grads.  Banks are given raw (C x K x K) for the
+ * filter gradients and packed in e for the products. */
+double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const float *y,
+                        const float *target, crsae__tape *t, crsae__grads *grads);
+
+#endif
