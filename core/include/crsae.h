@@ -227,6 +227,50 @@ typedef struct crsae_param_info {
 CRSAE_API const crsae_param_info *crsae_param_get(crsae_param param);
 
 /* ------------------------------------------------------------------ */
+/* Training                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct crsae_train_report {
+    int step, steps;   /* steps done, steps planned */
+    double loss;       /* mean squared error of this step's batch, [0,1] scale */
+    double psnr;       /* the same as a PSNR in dB */
+    double seconds;    /* since the start */
+} crsae_train_report;
+
+/* Called on the calling thread after every step; nonzero cancels. */
+typedef int (*crsae_train_progress_fn)(const crsae_train_report *report, void *user);
+
+typedef struct crsae_train_params {
+    float sigma;          /* noise std added to the clean patches, [0,1] scale */
+    int patch;            /* patch side in pixels (default 64) */
+    int batch;            /* patches per step (default 8) */
+    int steps;            /* optimiser steps (default 500) */
+    float learning_rate;  /* Adam step (default 1e-3) */
+    int learn_bias;       /* also learn the thresholds by back-propagation (default 1) */
+    uint64_t seed;        /* patches, noise and nothing else: same seed, same model */
+    int threads;          /* 0 = one per online CPU; the result does not depend on it */
+    crsae_train_progress_fn progress;
+    void *progress_user;
+} crsae_train_params;
+
+CRSAE_API void crsae_train_params_init(crsae_train_params *params);
+
+/* Supervised training: random patches of the clean grey images (values in
+ * [0,1], dense rows) get fresh noise; the loss 0.5 |clean - W_d x_T(noisy)|^2
+ * is back-propagated through all T iterations; Adam updates the banks (the
+ * decoder's filters are renormalised to unit norm) and the thresholds.  The
+ * model is updated in place, also when cancelled (CRSAE_ERR_CANCELLED): it
+ * then holds the parameters of the last finished step.  Its sigma_train
+ * becomes params->sigma and L is re-estimated. */
+CRSAE_API crsae_status crsae_train(crsae_model *model, const crsae_train_params *params,
+                                   const float *const *images, const int *widths,
+                                   const int *heights, int count);
+
+/* Random unit-norm filters (deterministic for a seed) and thresholds
+ * suited to sigma: a starting point for crsae_train. */
+CRSAE_API crsae_status crsae_model_randomize(crsae_model *model, float sigma, uint64_t seed);
+
+/* ------------------------------------------------------------------ */
 /* Noise                                                               */
 /* ------------------------------------------------------------------ */
 

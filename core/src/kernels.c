@@ -70,12 +70,17 @@ int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K)
     }
     memset(p->ana, 0, (size_t)p->Cp * KK * sizeof(float));
     memset(p->syn, 0, (size_t)p->KKp * C * sizeof(float));
-    for (int c = 0; c < C; c++)
-        for (int k = 0; k < KK; k++) {
-            p->ana[(size_t)c * KK + k] = bank[(size_t)c * KK + k];
-            p->syn[(size_t)k * C + c] = bank[(size_t)c * KK + k];
-        }
+    crsae__pack_fill(p, bank);
     return 0;
+}
+
+void crsae__pack_fill(crsae__pack *p, const float *bank)
+{
+    for (int c = 0; c < p->C; c++)
+        for (int k = 0; k < p->KK; k++) {
+            p->ana[(size_t)c * p->KK + k] = bank[(size_t)c * p->KK + k];
+            p->syn[(size_t)k * p->C + c] = bank[(size_t)c * p->KK + k];
+        }
 }
 
 void crsae__pack_free(crsae__pack *p)

@@ -45,6 +45,8 @@ typedef struct crsae__pack {
 
 int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K);
 void crsae__pack_free(crsae__pack *p);
+/* Refill an initialised pack from a bank of the same shape. */
+void crsae__pack_fill(crsae__pack *p, const float *bank);
 
 /* Scratch floats the row kernels need for geometry g. */
 size_t crsae__row_scratch(const crsae__geom *g);

@@ -1,0 +1,305 @@
+/* train.c - the training loop: random noisy patches, the gradient of
+ * train_grad.c summed over a batch in a fixed order (so the result does
+ * not depend on the number of threads), Adam, unit-norm decoder filters. */
+#include "internal.h"
+#include "train_grad.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void crsae_train_params_init(crsae_train_params *p)
+{
+    if (!p)
+        return;
+    memset(p, 0, sizeof *p);
+    p->sigma = 25.0f / 255.0f;
+    p->patch = 64;
+    p->batch = 8;
+    p->steps = 500;
+    p->learning_rate = 1e-3f;
+    p->learn_bias = 1;
+    p->seed = 1;
+}
+
+static void normalise(float *bank, int C, int KK)
+{
+    for (int c = 0; c < C; c++) {
+        double n = 0.0;
+        for (int k = 0; k < KK; k++)
+            n += (double)bank[c * KK + k] * bank[c * KK + k];
+        float inv = n > 0.0 ? (float)(1.0 / sqrt(n)) : 0.0f;
+        for (int k = 0; k < KK; k++)
+            bank[c * KK + k] *= inv;
+    }
+}
+
+crsae_status crsae_model_randomize(crsae_model *m, float sigma, uint64_t seed)
+{
+    if (!m || !isfinite(sigma) || !(sigma > 0.0f))
+        return CRSAE_ERR_INVALID_ARGUMENT;
+    const int C = m->filters, KK = m->size * m->size;
+    crsae_rng rng;
+    crsae__rng_seed(&rng, seed);
+    size_t nb = (size_t)C * KK * (m->untied ? 3 : 1);
+    for (size_t i = 0; i < nb; i++)
+        m->dec[i] = (float)crsae__rng_normal(&rng);
+    normalise(m->dec, C, KK);
+    if (m->untied) {
+        memcpy(m->enc, m->dec, (size_t)C * KK * sizeof(float));
+        memcpy(m->out, m->dec, (size_t)C * KK * sizeof(float));
+    }
+    float L;
+    crsae_status st = crsae_model_estimate_lipschitz(m, &L);
+    if (st != CRSAE_OK)
+        return st;
+    m->lipschitz = L;
+    m->sigma_train = sigma;
+    /* threshold about 1.5 sigma of the analysed noise: b = 1.5 sigma / L,
+     * and b = lambda sigma^2 / L */
+    for (int c = 0; c < C; c++)
+        m->lambda[c] = 1.5f / sigma;
+    return CRSAE_OK;
+}
+
+typedef struct trainer {
+    const crsae_train_params *prm;
+    crsae__geom g;
+    crsae__encoder enc;
+    int C, KK, P, nbanks, nparam;
+    const float *const *images;
+    const int *widths, *heights;
+    int *usable;
+    int nusable;
+    /* the batch of this step */
+    float *noisy, *clean; /* batch x (hd x ldi) */
+    float *grads;         /* batch x nparam */
+    double *loss;         /* batch */
+    int nthreads;
+} trainer;
+
+typedef struct train_worker {
+    trainer *t;
+    int id;
+    float *tape;
+} train_worker;
+
+static void *train_worker_main(void *arg)
+{
+    train_worker *w = arg;
+    trainer *t = w->t;
+    const size_t img = (size_t)t->g.hd * t->g.ldi;
+    crsae__tape tape;
+    crsae__tape_init(&tape, &t->g, t->enc.iterations, w->tape);
+    for (int b = w->id; b < t->prm->batch; b += t->nthreads) {
+        float *gr = t->grads + (size_t)b * t->nparam;
+        memset(gr, 0, (size_t)t->nparam * sizeof(float));
+        size_t bank = (size_t)t->C * t->KK;
+        crsae__grads g = {gr, gr + (t->nbanks > 1 ? bank : 0), gr + (t->nbanks > 1 ? 2 * bank : 0),
+                          gr + (size_t)t->nbanks * bank};
+        t->loss[b] = crsae__loss_grad(&t->g, &t->enc, t->noisy + (size_t)b * img,
+                                      t->clean + (size_t)b * img, &tape, &g);
+    }
+    return NULL;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const float *const *images,
+                         const int *widths, const int *heights, int count)
+{
+    if (!m || !prm || !images || !widths || !heights || count < 1 || !isfinite(prm->sigma) ||
+        !(prm->sigma > 0.0f) || prm->patch < m->size || prm->patch > 1024 || prm->batch < 1 ||
+        prm->batch > 4096 || prm->steps < 0 || !(prm->learning_rate > 0.0f) || prm->threads < 0)
+        return CRSAE_ERR_INVALID_ARGUMENT;
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.prm = prm;
+    t.C = m->filters;
+    t.KK = m->size * m->size;
+    int nu = (prm->patch - m->size + m->stride - 1) / m->stride + 1;
+    crsae__geom_init(&t.g, t.C, m->size, m->stride, nu, nu);
+    t.P = t.g.hd;
+    t.nbanks = m->untied ? 3 : 1;
+    size_t bank = (size_t)t.C * t.KK;
+    t.nparam = (int)(bank * (size_t)t.nbanks) + t.C;
+    t.images = images;
+    t.widths = widths;
+    t.heights = heights;
+    long nthreads = prm->threads ? prm->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    t.nthreads = (int)(nthreads < 1 ? 1 : (nthreads > prm->batch ? prm->batch : nthreads));
+
+    crsae_status st = CRSAE_ERR_NOMEM;
+    size_t img = (size_t)t.g.hd * t.g.ldi, tape_n = crsae__tape_floats(&t.g, m->iterations);
+    float *bias = crsae__malloc((size_t)t.C * sizeof(float));
+    float *adam_m = crsae__calloc((size_t)t.nparam, sizeof(float));
+    float *adam_v = crsae__calloc((size_t)t.nparam, sizeof(float));
+    float *sum = crsae__malloc((size_t)t.nparam * sizeof(float));
+    t.usable = crsae__malloc((size_t)count * sizeof(int));
+    t.noisy = crsae__calloc(img * (size_t)prm->batch, sizeof(float));
+    t.clean = crsae__calloc(img * (size_t)prm->batch, sizeof(float));
+    t.grads = crsae__malloc((size_t)t.nparam * (size_t)prm->batch * sizeof(float));
+    t.loss = crsae__malloc((size_t)prm->batch * sizeof(double));
+    train_worker *workers = crsae__calloc((size_t)t.nthreads, sizeof(train_worker));
+    crsae__pack ph = {0}, pe = {0}, pd = {0};
+    bool packed = false;
+    if (tape_n == 0) {
+        st = CRSAE_ERR_TOO_LARGE;
+        goto done;
+    }
+    if (!bias || !adam_m || !adam_v || !sum || !t.usable || !t.noisy || !t.clean || !t.grads ||
+        !t.loss || !workers)
+        goto done;
+    for (int i = 0; i < t.nthreads; i++) {
+        workers[i].t = &t;
+        workers[i].id = i;
+        workers[i].tape = crsae__malloc_aligned(tape_n * sizeof(float));
+        if (!workers[i].tape)
+            goto done;
+    }
+    for (int i = 0; i < count; i++)
+        if (images[i] && widths[i] >= t.P && heights[i] >= t.P)
+            t.usable[t.nusable++] = i;
+    if (t.nusable == 0) {
+        st = CRSAE_ERR_INVALID_ARGUMENT; /* no image as large as a patch */
+        goto done;
+    }
+    if (crsae__pack_init(&ph, m->dec, t.C, m->size) ||
+        (m->untied && (crsae__pack_init(&pe, m->enc, t.C, m->size) ||
+                       crsae__pack_init(&pd, m->out, t.C, m->size))))
+        goto done;
+    packed = true;
+
+    /* training happens at prm->sigma: thresholds as biases */
+    float L;
+    if ((st = crsae_model_estimate_lipschitz(m, &L)) != CRSAE_OK)
+        goto done;
+    crsae_model_thresholds(m, prm->sigma, bias);
+    m->lipschitz = L;
+    m->sigma_train = prm->sigma;
+    t.enc.dec = &ph;
+    t.enc.enc = m->untied ? &pe : &ph;
+    t.enc.out = m->untied ? &pd : &ph;
+    t.enc.bias = bias;
+    t.enc.iterations = m->iterations;
+
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const double t0 = now_seconds();
+    st = CRSAE_OK;
+    for (int step = 0; step < prm->steps; step++) {
+        t.enc.inv_lipschitz = 1.0f / m->lipschitz;
+        /* the batch: patches and noise from the seed and the step only */
+        crsae_rng rng;
+        crsae__rng_seed(&rng, prm->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)step);
+        for (int b = 0; b < prm->batch; b++) {
+            int id = t.usable[crsae__rng_next(&rng) % (uint64_t)t.nusable];
+            int w = widths[id], h = heights[id];
+            int x0 = (int)(crsae__rng_next(&rng) % (uint64_t)(w - t.P + 1));
+            int y0 = (int)(crsae__rng_next(&rng) % (uint64_t)(h - t.P + 1));
+            float *cl = t.clean + (size_t)b * img, *no = t.noisy + (size_t)b * img;
+            for (int r = 0; r < t.P; r++)
+                for (int c = 0; c < t.P; c++) {
+                    float v = images[id][(size_t)(y0 + r) * w + x0 + c];
+                    cl[(size_t)r * t.g.ldi + c] = v;
+                    no[(size_t)r * t.g.ldi + c] = v + prm->sigma * (float)crsae__rng_normal(&rng);
+                }
+        }
+        /* gradients, one patch per item, summed in patch order */
+        int started = 0;
+        pthread_t threads[256];
+        for (int i = 1; i < t.nthreads && i < 256; i++)
+            if (pthread_create(&threads[i], NULL, train_worker_main, &workers[i]) == 0)
+                started = i;
+            else
+                break;
+        if (started < t.nthreads - 1) {
+            for (int i = 1; i <= started; i++)
+                pthread_join(threads[i], NULL);
+            st = CRSAE_ERR_THREAD;
+            break;
+        }
+        train_worker_main(&workers[0]);
+        for (int i = 1; i <= started; i++)
+            pthread_join(threads[i], NULL);
+        memset(sum, 0, (size_t)t.nparam * sizeof(float));
+        double loss = 0.0;
+        for (int b = 0; b < prm->batch; b++) {
+            const float *gr = t.grads + (size_t)b * t.nparam;
+            for (int i = 0; i < t.nparam; i++)
+                sum[i] += gr[i];
+            loss += t.loss[b];
+        }
+        /* Adam on the banks and the thresholds */
+        const double scale = 1.0 / prm->batch;
+        const double c1 = 1.0 - pow(b1, step + 1), c2 = 1.0 - pow(b2, step + 1);
+        int nupdate = prm->learn_bias ? t.nparam : t.nparam - t.C;
+        for (int i = 0; i < nupdate; i++) {
+            double gi = sum[i] * scale;
+            adam_m[i] = (float)(b1 * adam_m[i] + (1 - b1) * gi);
+            adam_v[i] = (float)(b2 * adam_v[i] + (1 - b2) * gi * gi);
+            double upd = prm->learning_rate * (adam_m[i] / c1) / (sqrt(adam_v[i] / c2) + eps);
+            if (i < (int)(bank * (size_t)t.nbanks)) {
+                m->dec[i] -= (float)upd; /* dec, enc, out are one block */
+            } else {
+                float *bi = &bias[i - (int)(bank * (size_t)t.nbanks)];
+                /* thresholds live on the scale of sigma / L: step relative */
+                *bi -= (float)(upd * prm->sigma / m->lipschitz);
+                if (*bi < 0.0f)
+                    *bi = 0.0f;
+            }
+        }
+        normalise(m->dec, t.C, t.KK);
+        crsae__pack_fill(&ph, m->dec);
+        if (m->untied) {
+            crsae__pack_fill(&pe, m->enc);
+            crsae__pack_fill(&pd, m->out);
+        }
+        if ((step + 1) % 50 == 0 || step + 1 == prm->steps) {
+            float Ln;
+            if (crsae_model_estimate_lipschitz(m, &Ln) == CRSAE_OK)
+                m->lipschitz = Ln;
+        }
+        /* the model keeps lambda: b = lambda sigma^2 / L at sigma_train */
+        for (int c = 0; c < t.C; c++)
+            m->lambda[c] = bias[c] * m->lipschitz / (prm->sigma * prm->sigma);
+        if (prm->progress) {
+            crsae_train_report rep;
+            rep.step = step + 1;
+            rep.steps = prm->steps;
+            rep.loss = 2.0 * loss / ((double)prm->batch * t.P * t.P);
+            rep.psnr = rep.loss > 0 ? 10.0 * log10(1.0 / rep.loss) : 999.0;
+            rep.seconds = now_seconds() - t0;
+            if (prm->progress(&rep, prm->progress_user)) {
+                st = CRSAE_ERR_CANCELLED;
+                break;
+            }
+        }
+    }
+done:
+    if (packed || ph.ana) {
+        crsae__pack_free(&ph);
+        crsae__pack_free(&pe);
+        crsae__pack_free(&pd);
+    }
+    if (workers)
+        for (int i = 0; i < t.nthreads; i++)
+            crsae__free_aligned(workers[i].tape);
+    crsae__free(workers);
+    crsae__free(bias);
+    crsae__free(adam_m);
+    crsae__free(adam_v);
+    crsae__free(sum);
+    crsae__free(t.usable);
+    crsae__free(t.noisy);
+    crsae__free(t.clean);
+    crsae__free(t.grads);
+    crsae__free(t.loss);
+    return st;
+}
