@@ -25,6 +25,7 @@ int cmd_noise(int argc, char **argv);
 int cmd_psnr(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* One-line error on stderr: "crsae: WHAT: WHY". */
 void cli_error(const char *what, const char *fmt, ...)

@@ -21,7 +21,9 @@ static void usage(FILE *f)
                  "  import MODEL.json OUT.crsae [--bias-exponent P]\n"
                  "      Convert a published CRsAE checkpoint (JSON + raw float32 arrays).\n"
                  "  info MODEL.crsae\n"
-                 "      Describe a model file.\n\n"
+                 "      Describe a model file.\n"
+                 "  train --data DIR --sigma N --out MODEL.crsae [OPTIONS]\n"
+                 "      Learn a dictionary from clean images (crsae train --help).\n\n"
                  "Options: --help, --version.  `crsae COMMAND --help` describes a command.\n\n"
                  "Exit codes: 0 success, 1 internal error, 2 bad command line, 3 input file\n"
                  "missing or unreadable, 4 corrupt or unsupported PNG, 5 corrupt or unusable\n"
@@ -47,7 +49,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {{"denoise", cmd_denoise}, {"noise", cmd_noise}, {"psnr", cmd_psnr},
-                    {"import", cmd_import},   {"info", cmd_info}};
+                    {"import", cmd_import},   {"info", cmd_info},
+                    {"train", cmd_train}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -80,6 +80,19 @@ else
     echo "skip: import (no $ref)"
 fi
 
+# Training: a tiny model on synthetic images, written atomically, usable.
+mkdir -p "$tmp/train"
+for i in 1 2 3; do "$mkimage" "$tmp/train/t$i.png" 80 70 1 8 "$i"; done
+check "train" 0 "$crsae" train --data "$tmp/train" --sigma 25 --filters 8 --size 5 --stride 2 \
+    --iterations 5 --steps 20 --batch 4 --patch 24 --out "$tmp/tiny.crsae"
+check "info trained" 0 "$crsae" info "$tmp/tiny.crsae"
+assert "provenance says how" grep -q "Trained by crsae" "$tmp/out.txt"
+check "denoise with the trained model" 0 "$crsae" denoise --sigma 25 --model "$tmp/tiny.crsae" "$tmp/noisy.png" "$tmp/tiny-out.png"
+check "train needs --out" 2 "$crsae" train --data "$tmp/train" --sigma 25
+check "train on no images" 3 "$crsae" train --data "$tmp/none" --sigma 25 --out "$tmp/x.crsae"
+check "train into a missing folder" 6 "$crsae" train --data "$tmp/train" --sigma 25 --filters 4 --size 3 \
+    --stride 1 --iterations 2 --steps 1 --patch 16 --out "$tmp/nodir/x.crsae"
+
 # Real photographs when this workplace's test images are present (Set12).
 data=${CRSAE_DATA:-/work/shared/data}
 if [ -d "$data/test/Set12" ]; then

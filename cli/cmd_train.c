@@ -1,0 +1,280 @@
+/* cmd_train.c - `crsae train`: learn a dictionary from PNG images. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t interrupted = 0;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct image_set {
+    float **pixels;
+    int *w, *h;
+    int n, cap;
+} image_set;
+
+static int add_image(image_set *s, const char *path)
+{
+    pngio_image img;
+    int rc = cli_read_png(path, &img);
+    if (rc != EXIT_OK)
+        return rc;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        s->pixels = realloc(s->pixels, sizeof(float *) * (size_t)s->cap);
+        s->w = realloc(s->w, sizeof(int) * (size_t)s->cap);
+        s->h = realloc(s->h, sizeof(int) * (size_t)s->cap);
+        if (!s->pixels || !s->w || !s->h) {
+            cli_error(path, _("out of memory"));
+            pngio_free(&img);
+            return EXIT_INTERNAL;
+        }
+    }
+    /* grey: the luma of colour images */
+    size_t n = (size_t)img.width * img.height;
+    float *g = malloc(n * sizeof(float));
+    if (!g) {
+        pngio_free(&img);
+        return EXIT_INTERNAL;
+    }
+    int colours = (img.channels == 2 || img.channels == 4) ? img.channels - 1 : img.channels;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = img.pixels + i * img.channels;
+        g[i] = colours == 3 ? 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] : p[0];
+    }
+    pngio_free(&img);
+    s->pixels[s->n] = g;
+    s->w[s->n] = img.width;
+    s->h[s->n] = img.height;
+    s->n++;
+    return EXIT_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A file, or every .png of a folder in name order. */
+static int add_path(image_set *s, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        cli_error(path, _("no such file or folder"));
+        return EXIT_INPUT;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return add_image(s, path);
+    DIR *d = opendir(path);
+    if (!d) {
+        cli_error(path, _("cannot open the folder"));
+        return EXIT_INPUT;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l > 4 && strcmp(e->d_name + l - 4, ".png") == 0) {
+            names = realloc(names, sizeof(char *) * (n + 1));
+            names[n] = malloc(strlen(path) + l + 2);
+            sprintf(names[n], "%s/%s", path, e->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof(char *), cmp_str);
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == EXIT_OK)
+            rc = add_image(s, names[i]);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+typedef struct progress {
+    int tty;
+    crsae_train_report last;
+} progress;
+
+static int on_progress(const crsae_train_report *r, void *user)
+{
+    progress *p = user;
+    p->last = *r;
+    if (p->tty || r->step == r->steps || r->step % 100 == 0) {
+        double eta = r->step ? r->seconds / r->step * (r->steps - r->step) : 0;
+        fprintf(stderr, "%sstep %d/%d  batch PSNR %.2f dB  %.0f s, about %.0f s left%s",
+                p->tty ? "\r" : "", r->step, r->steps, r->psnr, r->seconds, eta,
+                p->tty ? "   " : "\n");
+    }
+    return interrupted != 0;
+}
+
+static void help(void)
+{
+    printf(_("Usage: crsae train --data DIR|FILE [--data ...] --sigma N --out MODEL [OPTIONS]\n"
+             "Learns a dictionary from clean images with noise of level N (0..255 scale)\n"
+             "added to random patches.\n"
+             "  --filters C (64)  --size K (7)  --stride s (5)  --iterations T (15)  --untied\n"
+             "  --init MODEL      start from this model instead of random filters\n"
+             "  --steps N (500)  --batch B (8)  --patch P (64)  --lr X (0.001)\n"
+             "  --seed S (1)  --threads N (0 = all)  --fixed-bias (do not learn thresholds)\n"
+             "Ctrl-C stops after the current step and still writes the model.\n"));
+}
+
+int cmd_train(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},       {"sigma", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'o'},        {"filters", required_argument, NULL, 'C'},
+        {"size", required_argument, NULL, 'K'},       {"stride", required_argument, NULL, 'S'},
+        {"iterations", required_argument, NULL, 'T'}, {"untied", no_argument, NULL, 'u'},
+        {"init", required_argument, NULL, 'I'},       {"steps", required_argument, NULL, 'n'},
+        {"batch", required_argument, NULL, 'b'},      {"patch", required_argument, NULL, 'p'},
+        {"lr", required_argument, NULL, 'l'},         {"seed", required_argument, NULL, 'r'},
+        {"threads", required_argument, NULL, 't'},    {"fixed-bias", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+    double sigma = 0, C = 64, K = 7, S = 5, T = 15, steps = 500, batch = 8, patch = 64,
+           lr = 1e-3, seed = 1, threads = 0;
+    int untied = 0, fixed_bias = 0, c;
+    const char *out = NULL, *init = NULL;
+    const char *data[256];
+    int ndata = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int ok = 1;
+        switch (c) {
+        case 'd':
+            if (ndata < 256)
+                data[ndata++] = optarg;
+            break;
+        case 's': ok = cli_number("--sigma", optarg, 0.1, 255, &sigma); break;
+        case 'o': out = optarg; break;
+        case 'C': ok = cli_number("--filters", optarg, 1, CRSAE_MAX_FILTERS, &C); break;
+        case 'K': ok = cli_number("--size", optarg, 1, CRSAE_MAX_SIZE, &K); break;
+        case 'S': ok = cli_number("--stride", optarg, 1, CRSAE_MAX_SIZE, &S); break;
+        case 'T': ok = cli_number("--iterations", optarg, 1, CRSAE_MAX_ITERATIONS, &T); break;
+        case 'u': untied = 1; break;
+        case 'I': init = optarg; break;
+        case 'n': ok = cli_number("--steps", optarg, 0, 1e9, &steps); break;
+        case 'b': ok = cli_number("--batch", optarg, 1, 4096, &batch); break;
+        case 'p': ok = cli_number("--patch", optarg, 1, 1024, &patch); break;
+        case 'l': ok = cli_number("--lr", optarg, 1e-7, 1, &lr); break;
+        case 'r': ok = cli_number("--seed", optarg, 0, 9007199254740992.0, &seed); break;
+        case 't': ok = cli_number("--threads", optarg, 0, 256, &threads); break;
+        case 'f': fixed_bias = 1; break;
+        case 'h': help(); return EXIT_OK;
+        default: return EXIT_USAGE;
+        }
+        if (!ok)
+            return EXIT_USAGE;
+    }
+    if (!out || sigma <= 0 || ndata == 0 || optind != argc) {
+        cli_error("train", _("needs --data, --sigma and --out (try crsae train --help)"));
+        return EXIT_USAGE;
+    }
+    if (S > K || (int)patch < (int)K) {
+        cli_error("train", _("the stride must not exceed the filter size, nor the filter size the patch"));
+        return EXIT_USAGE;
+    }
+    image_set set = {0};
+    int rc = EXIT_OK;
+    for (int i = 0; i < ndata && rc == EXIT_OK; i++)
+        rc = add_path(&set, data[i]);
+    crsae_model *m = NULL;
+    if (rc == EXIT_OK && set.n == 0) {
+        cli_error("train", _("no PNG images in the data"));
+        rc = EXIT_INPUT;
+    }
+    if (rc != EXIT_OK)
+        goto done;
+    if (init) {
+        rc = cli_load_model(init, &m);
+        if (rc != EXIT_OK)
+            goto done;
+        if (T != 15)
+            crsae_model_set_params(m, (int)T, 1.0f, (float)(sigma / 255.0), 1.0f);
+    } else {
+        crsae_status st = crsae_model_new(&m, (int)C, (int)K, (int)S, untied);
+        if (st == CRSAE_OK)
+            st = crsae_model_set_params(m, (int)T, 1.0f, (float)(sigma / 255.0), 1.0f);
+        if (st == CRSAE_OK)
+            st = crsae_model_randomize(m, (float)(sigma / 255.0), (uint64_t)seed);
+        if (st != CRSAE_OK) {
+            cli_error("train", "%s", crsae_strerror(st));
+            rc = cli_exit_for(st);
+            goto done;
+        }
+    }
+    crsae_train_params p;
+    crsae_train_params_init(&p);
+    p.sigma = (float)(sigma / 255.0);
+    p.steps = (int)steps;
+    p.batch = (int)batch;
+    p.patch = (int)patch;
+    p.learning_rate = (float)lr;
+    p.seed = (uint64_t)seed;
+    p.threads = (int)threads;
+    p.learn_bias = !fixed_bias;
+    progress pr = {isatty(STDERR_FILENO), {0}};
+    p.progress = on_progress;
+    p.progress_user = &pr;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    crsae_status st = crsae_train(m, &p, (const float *const *)set.pixels, set.w, set.h, set.n);
+    sigaction(SIGINT, &old, NULL);
+    if (pr.tty)
+        fputc('\n', stderr);
+    if (st != CRSAE_OK && st != CRSAE_ERR_CANCELLED) {
+        cli_error("train", "%s", crsae_strerror(st));
+        rc = cli_exit_for(st);
+        goto done;
+    }
+    char prov[2048];
+    int len = snprintf(prov, sizeof prov,
+                       "Trained by crsae %s: %d of %d steps, batch %d, patch %d, lr %g, seed %.0f, "
+                       "sigma %g, %s thresholds, %d images from",
+                       crsae_version_string(), pr.last.step, p.steps, p.batch, p.patch, lr, seed,
+                       sigma, fixed_bias ? "fixed" : "learned", set.n);
+    for (int i = 0; i < ndata && len < (int)sizeof prov - 1; i++)
+        len += snprintf(prov + len, sizeof prov - (size_t)len, " %s", data[i]);
+    if (len < (int)sizeof prov - 1)
+        snprintf(prov + len, sizeof prov - (size_t)len,
+                 "; %.0f s; last batch PSNR %.2f dB%s", pr.last.seconds, pr.last.psnr,
+                 init ? "; started from a given model" : "");
+    crsae_model_set_provenance(m, prov);
+    crsae_status ws = crsae_model_save_file(m, out);
+    if (ws != CRSAE_OK) {
+        cli_error(out, "%s", crsae_strerror(ws));
+        rc = EXIT_OUTPUT;
+        goto done;
+    }
+    if (st == CRSAE_ERR_CANCELLED) {
+        cli_error("train", _("interrupted after step %d; the model so far is in %s"), pr.last.step, out);
+        rc = EXIT_CANCELLED;
+    }
+done:
+    crsae_model_free(m);
+    for (int i = 0; i < set.n; i++)
+        free(set.pixels[i]);
+    free(set.pixels);
+    free(set.w);
+    free(set.h);
+    return rc;
+}
