@@ -68,7 +68,7 @@ typedef struct trainer {
     const crsae_train_params *prm;
     crsae__geom g;
     crsae__encoder enc;
-    int C, KK, P, nbanks, nparam;
+    int C, KK, P, nbanks, nparam, border;
     const float *const *images;
     const int *widths, *heights;
     int *usable;
@@ -100,7 +100,7 @@ static void *train_worker_main(void *arg)
         crsae__grads g = {gr, gr + (t->nbanks > 1 ? bank : 0), gr + (t->nbanks > 1 ? 2 * bank : 0),
                           gr + (size_t)t->nbanks * bank};
         t->loss[b] = crsae__loss_grad(&t->g, &t->enc, t->noisy + (size_t)b * img,
-                                      t->clean + (size_t)b * img, &tape, &g);
+                                      t->clean + (size_t)b * img, t->border, &tape, &g);
     }
     return NULL;
 }
@@ -127,6 +127,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     int nu = (prm->patch - m->size + m->stride - 1) / m->stride + 1;
     crsae__geom_init(&t.g, t.C, m->size, m->stride, nu, nu);
     t.P = t.g.hd;
+    /* the loss leaves out the patch's edge, covered by fewer atoms */
+    t.border = t.P > 4 * (m->size - 1) ? m->size - 1 : 0;
     t.nbanks = m->untied ? 3 : 1;
     size_t bank = (size_t)t.C * t.KK;
     t.nparam = (int)(bank * (size_t)t.nbanks) + t.C;
@@ -273,7 +275,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
             crsae_train_report rep;
             rep.step = step + 1;
             rep.steps = prm->steps;
-            rep.loss = 2.0 * loss / ((double)prm->batch * t.P * t.P);
+            double inner = (double)(t.P - 2 * t.border) * (t.P - 2 * t.border);
+            rep.loss = 2.0 * loss / ((double)prm->batch * inner);
             rep.psnr = rep.loss > 0 ? 10.0 * log10(1.0 / rep.loss) : 999.0;
             rep.seconds = now_seconds() - t0;
             if (prm->progress(&rep, prm->progress_user)) {

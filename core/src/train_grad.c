@@ -84,7 +84,7 @@ static void analyse(const crsae__geom *g, const crsae__pack *p, const float *img
 }
 
 double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const float *y,
-                        const float *target, crsae__tape *t, crsae__grads *grads)
+                        const float *target, int border, crsae__tape *t, crsae__grads *grads)
 {
     const size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
     const int T = e->iterations;
@@ -120,7 +120,8 @@ double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const flo
     for (int r0 = 0; r0 < g->hd; r0++)
         for (int c0 = 0; c0 < g->wd; c0++) {
             size_t i = (size_t)r0 * g->ldi + c0;
-            float d = t->img[i] - target[i];
+            int inside = r0 >= border && r0 < g->hd - border && c0 >= border && c0 < g->wd - border;
+            float d = inside ? t->img[i] - target[i] : 0.0f;
             t->img[i] = d;
             loss += 0.5 * (double)d * d;
         }

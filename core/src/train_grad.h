@@ -29,10 +29,11 @@ size_t crsae__tape_floats(const crsae__geom *g, int iterations);
 /* Carves the tape out of one block of crsae__tape_floats floats. */
 void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int iterations, float *block);
 
-/* Forward T iterations on y, loss 0.5 |target - W_d x_T|^2 (returned), and
- * its gradients added to *grads.  Banks are given raw (C x K x K) for the
- * filter gradients and packed in e for the products. */
+/* Forward T iterations on y, loss 0.5 |target - W_d x_T|^2 (returned) over
+ * the domain less `border` pixels on each side (pixels near a patch's edge
+ * are covered by fewer atoms than inside an image), and its gradients added
+ * to *grads. */
 double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const float *y,
-                        const float *target, crsae__tape *t, crsae__grads *grads);
+                        const float *target, int border, crsae__tape *t, crsae__grads *grads);
 
 #endif
