@@ -15,7 +15,6 @@
  *     --limit N            use only the first N images of each folder
  */
 #define _DEFAULT_SOURCE
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <time.h>
 
 #include "crsae.h"
+#include "images.h"
 #include "pngio.h"
 
 static double now(void)
@@ -33,62 +33,38 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 typedef struct image {
-    char *name;
     int w, h;
     float *clean; /* grey */
 } image;
 
 static int load_folder(const char *dir, image **out, int limit)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
+    size_t total;
+    char **names = images_list_png(dir, &total);
+    if (!names) {
         fprintf(stderr, "crsae-bench: cannot open %s\n", dir);
         return -1;
     }
-    char **names = NULL;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".png") == 0) {
-            names = realloc(names, sizeof(char *) * (size_t)(n + 1));
-            names[n++] = strdup(e->d_name);
-        }
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof(char *), cmp_str);
-    if (limit > 0 && n > limit)
-        n = limit;
-    image *imgs = calloc((size_t)n, sizeof(image));
-    for (int i = 0; i < n; i++) {
-        char path[4096], msg[256];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    size_t n = limit > 0 && total > (size_t)limit ? (size_t)limit : total;
+    image *imgs = calloc(n, sizeof(image));
+    for (size_t i = 0; i < n; i++) {
+        char msg[256];
         pngio_image p;
-        if (pngio_read(path, &p, msg, sizeof msg) != PNGIO_OK) {
-            fprintf(stderr, "crsae-bench: %s: %s\n", path, msg);
+        if (pngio_read(names[i], &p, msg, sizeof msg) != PNGIO_OK) {
+            fprintf(stderr, "crsae-bench: %s: %s\n", names[i], msg);
             exit(1);
         }
-        /* grey: the luma of colour images (BT.601 weights) */
-        imgs[i].name = names[i];
         imgs[i].w = p.width;
         imgs[i].h = p.height;
-        imgs[i].clean = malloc(sizeof(float) * (size_t)p.width * p.height);
-        int colours = (p.channels == 2 || p.channels == 4) ? p.channels - 1 : p.channels;
-        for (size_t k = 0; k < (size_t)p.width * p.height; k++) {
-            const float *q = p.pixels + k * p.channels;
-            imgs[i].clean[k] = colours == 3 ? 0.299f * q[0] + 0.587f * q[1] + 0.114f * q[2] : q[0];
-        }
+        imgs[i].clean = images_luma(&p);
         pngio_free(&p);
+        if (!imgs[i].clean)
+            exit(1);
     }
-    free(names);
+    images_free_list(names, total);
     *out = imgs;
-    return n;
+    return (int)n;
 }
 
 static double psnr(const float *a, const float *b, size_t n)
@@ -122,7 +98,7 @@ int main(int argc, char **argv)
         const char *v = argv[++first];
         if (!strcmp(o, "--sigmas")) {
             nsig = 0;
-            for (char *s = strdup(v), *t = strtok(s, ","); t && nsig < 16; t = strtok(NULL, ","))
+            for (const char *t = v; *t && nsig < 16; t += strcspn(t, ",") + (t[strcspn(t, ",")] != 0))
                 sigmas[nsig++] = atof(t);
         } else if (!strcmp(o, "--model")) {
             model_path = v;
@@ -237,7 +213,6 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < n; i++) {
             free(imgs[i].clean);
-            free(imgs[i].name);
         }
         free(imgs);
     }

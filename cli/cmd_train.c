@@ -1,7 +1,7 @@
 /* cmd_train.c - `crsae train`: learn a dictionary from PNG images. */
 #include "cli.h"
+#include "images.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,29 +41,17 @@ static int add_image(image_set *s, const char *path)
             return EXIT_INTERNAL;
         }
     }
-    /* grey: the luma of colour images */
-    size_t n = (size_t)img.width * img.height;
-    float *g = malloc(n * sizeof(float));
+    float *g = images_luma(&img);
+    pngio_free(&img);
     if (!g) {
-        pngio_free(&img);
+        cli_error(path, _("out of memory"));
         return EXIT_INTERNAL;
     }
-    int colours = (img.channels == 2 || img.channels == 4) ? img.channels - 1 : img.channels;
-    for (size_t i = 0; i < n; i++) {
-        const float *p = img.pixels + i * img.channels;
-        g[i] = colours == 3 ? 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] : p[0];
-    }
-    pngio_free(&img);
     s->pixels[s->n] = g;
     s->w[s->n] = img.width;
     s->h[s->n] = img.height;
     s->n++;
     return EXIT_OK;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* A file, or every .png of a folder in name order. */
@@ -76,32 +64,16 @@ static int add_path(image_set *s, const char *path)
     }
     if (!S_ISDIR(st.st_mode))
         return add_image(s, path);
-    DIR *d = opendir(path);
-    if (!d) {
+    size_t n;
+    char **names = images_list_png(path, &n);
+    if (!names) {
         cli_error(path, _("cannot open the folder"));
         return EXIT_INPUT;
     }
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".png") == 0) {
-            names = realloc(names, sizeof(char *) * (n + 1));
-            names[n] = malloc(strlen(path) + l + 2);
-            sprintf(names[n], "%s/%s", path, e->d_name);
-            n++;
-        }
-    }
-    closedir(d);
-    qsort(names, n, sizeof(char *), cmp_str);
     int rc = EXIT_OK;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == EXIT_OK)
-            rc = add_image(s, names[i]);
-        free(names[i]);
-    }
-    free(names);
+    for (size_t i = 0; i < n && rc == EXIT_OK; i++)
+        rc = add_image(s, names[i]);
+    images_free_list(names, n);
     return rc;
 }
 
