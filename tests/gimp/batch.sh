@@ -144,6 +144,28 @@ else
     bad "corrupt model: no clear error"; tail -5 "$work/badmodel.log"
 fi
 
+# A 1x1 image works.  An empty selection means "no selection" in GIMP, so
+# the whole layer is denoised, as GIMP's own filters do.
+"$mkimage" "$work/one.png" 1 1 3 8 9
+if gimp_batch tiny plug-in-script-fu-eval "(begin $scm (crsae-run \"$work/one.png\" \"$work/one-out.png\" 20.0 \"\"))" &&
+   [ -f "$work/one-out.png" ]; then
+    ok "1x1 image"
+else
+    bad "1x1 image"; tail -5 "$work/tiny.log"
+fi
+if gimp_batch empty plug-in-script-fu-eval "(begin (script-fu-use-v3)
+  (let* ((img (gimp-file-load RUN-NONINTERACTIVE \"$work/grey-n.png\"))
+         (drw (vector-ref (gimp-image-get-selected-drawables img) 0)))
+    (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 10 10 20 20)
+    (gimp-image-select-rectangle img CHANNEL-OP-SUBTRACT 0 0 200 200)
+    (plug-in-crsae-denoise #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector drw) #:noise-level 25.0)
+    (gimp-file-save RUN-NONINTERACTIVE img \"$work/empty-out.png\" -1)))" &&
+   [ "$("$crsae" psnr "$work/grey-cli.png" "$work/empty-out.png")" = inf ]; then
+    ok "empty selection: the whole layer, like GIMP's filters"
+else
+    bad "empty selection"; tail -5 "$work/empty.log"
+fi
+
 # Python-Fu, the same call.
 if gimp_batch python python-fu-eval "
 from gi.repository import Gimp, Gio
