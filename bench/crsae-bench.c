@@ -24,6 +24,7 @@
 
 #include "crsae.h"
 #include "images.h"
+#include "peak.h"
 #include "pngio.h"
 
 static double now(void)
@@ -136,6 +137,8 @@ int main(int argc, char **argv)
      * shifts (s*s shifts x 1/s^2 atoms per pixel), plus the final decoding */
     double flop_px = 2.0 * mi.filters * mi.size * mi.size * (2.0 * T + 1) * nsh /
                      ((double)mi.stride * mi.stride);
+    double peak1 = peak_gflops(1), peak2 = peak_gflops(2);
+    printf("FMA peak measured here: %.1f GFLOP/s on 1 thread, %.1f on 2\n", peak1, peak2);
     printf("model: %s, C=%d K=%d s=%d T=%d shifts=%d (%.1f kFLOP/pixel)\n",
            model_path ? model_path : "built-in", mi.filters, mi.size, mi.stride, T, nsh,
            flop_px / 1e3);
@@ -219,6 +222,7 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("\npeak resident memory: %.1f MiB\n", ru.ru_maxrss / 1024.0);
+    printf("(GFLOP/s is for 2 threads; the 2-thread FMA peak above is %.1f)\n", peak2);
     printf("(PSNR: mean over images, dB; s/MP 1thr timed on the first %d images of each "
            "folder; est.err: worst relative error of the noise estimator)\n",
            time_images);
