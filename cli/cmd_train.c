@@ -101,9 +101,12 @@ static void help(void)
              "Learns a dictionary from clean images with noise of level N (0..255 scale)\n"
              "added to random patches.\n"
              "  --filters C (64)  --size K (7)  --stride s (5)  --iterations T (15)  --untied\n"
-             "  --init MODEL      start from this model instead of random filters\n"
+             "  --init MODEL      start from this model (\"default\": the built-in one)\n"
              "  --steps N (500)  --batch B (8)  --patch P (64)  --lr X (0.001)\n"
              "  --seed S (1)  --threads N (0 = all)  --fixed-bias (do not learn thresholds)\n"
+             "  --ensemble        loss on the mean of all stride x stride shifts, as denoising\n"
+             "                    computes it (default for untied models; s*s times slower)\n"
+             "  --single-shift    one shift per patch (default for tied models)\n"
              "Ctrl-C stops after the current step and still writes the model.\n"));
 }
 
@@ -118,10 +121,11 @@ int cmd_train(int argc, char **argv)
         {"batch", required_argument, NULL, 'b'},      {"patch", required_argument, NULL, 'p'},
         {"lr", required_argument, NULL, 'l'},         {"seed", required_argument, NULL, 'r'},
         {"threads", required_argument, NULL, 't'},    {"fixed-bias", no_argument, NULL, 'f'},
+        {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     double sigma = 0, C = 64, K = 7, S = 5, T = 15, steps = 500, batch = 8, patch = 64,
            lr = 1e-3, seed = 1, threads = 0;
-    int untied = 0, fixed_bias = 0, c;
+    int untied = 0, fixed_bias = 0, ensemble = -1, c;
     const char *out = NULL, *init = NULL;
     const char *data[256];
     int ndata = 0;
@@ -148,6 +152,8 @@ int cmd_train(int argc, char **argv)
         case 'r': ok = cli_number("--seed", optarg, 0, 9007199254740992.0, &seed); break;
         case 't': ok = cli_number("--threads", optarg, 0, 256, &threads); break;
         case 'f': fixed_bias = 1; break;
+        case 'E': ensemble = 1; break;
+        case 'O': ensemble = 0; break;
         case 'h': help(); return EXIT_OK;
         default: return EXIT_USAGE;
         }
@@ -174,7 +180,7 @@ int cmd_train(int argc, char **argv)
     if (rc != EXIT_OK)
         goto done;
     if (init) {
-        rc = cli_load_model(init, &m);
+        rc = cli_load_model(strcmp(init, "default") ? init : NULL, &m);
         if (rc != EXIT_OK)
             goto done;
         if (T != 15)
@@ -201,6 +207,9 @@ int cmd_train(int argc, char **argv)
     p.seed = (uint64_t)seed;
     p.threads = (int)threads;
     p.learn_bias = !fixed_bias;
+    crsae_model_info mi;
+    crsae_model_get_info(m, &mi);
+    p.ensemble = ensemble >= 0 ? ensemble : mi.untied;
     progress pr = {isatty(STDERR_FILENO), {0}};
     p.progress = on_progress;
     p.progress_user = &pr;
@@ -221,9 +230,10 @@ int cmd_train(int argc, char **argv)
     char prov[2048];
     int len = snprintf(prov, sizeof prov,
                        "Trained by crsae %s: %d of %d steps, batch %d, patch %d, lr %g, seed %.0f, "
-                       "sigma %g, %s thresholds, %d images from",
+                       "sigma %g, %s thresholds, %s, %d images from",
                        crsae_version_string(), pr.last.step, p.steps, p.batch, p.patch, lr, seed,
-                       sigma, fixed_bias ? "fixed" : "learned", set.n);
+                       sigma, fixed_bias ? "fixed" : "learned",
+                       p.ensemble ? "shift-ensemble loss" : "one shift per patch", set.n);
     for (int i = 0; i < ndata && len < (int)sizeof prov - 1; i++)
         len += snprintf(prov + len, sizeof prov - (size_t)len, " %s", data[i]);
     if (len < (int)sizeof prov - 1)

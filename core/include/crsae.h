@@ -249,6 +249,9 @@ typedef struct crsae_train_params {
     int learn_bias;       /* also learn the thresholds by back-propagation (default 1) */
     uint64_t seed;        /* patches, noise and nothing else: same seed, same model */
     int threads;          /* 0 = one per online CPU; the result does not depend on it */
+    int ensemble;         /* 1: the loss is on the mean of all s*s shifted
+                             reconstructions, as crsae_denoise_* computes it
+                             (s*s times the work; untied models need it) */
     crsae_train_progress_fn progress;
     void *progress_user;
 } crsae_train_params;

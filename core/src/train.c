@@ -69,12 +69,15 @@ typedef struct trainer {
     crsae__geom g;
     crsae__encoder enc;
     int C, KK, P, nbanks, nparam, border;
+    int Pc;  /* side of a stored crop: P, plus s - 1 for the shift ensemble */
+    int nsh; /* shifts averaged per patch: 1, or s * s */
+    int lo, hi; /* the loss covers crop rows and columns [lo, hi) */
     const float *const *images;
     const int *widths, *heights;
     int *usable;
     int nusable;
     /* the batch of this step */
-    float *noisy, *clean; /* batch x (hd x ldi) */
+    float *noisy, *clean; /* batch x Pc x Pc */
     float *grads;         /* batch x nparam */
     double *loss;         /* batch */
     int nthreads;
@@ -84,13 +87,65 @@ typedef struct train_worker {
     trainer *t;
     int id;
     float *tape;
+    float *y, *avg; /* one shift's input (hd x ldi); the crop's mean (Pc x Pc) */
 } train_worker;
+
+/* One patch: every shift's reconstruction (the grid of atoms moved by
+ * (dy, dx) inside the crop), their mean against the clean crop, and the
+ * gradient of 0.5 |mean - clean|^2 through each shift.  The last shift's
+ * tape is still valid after the first pass, so it goes back first. */
+static double patch_grad(trainer *t, train_worker *w, crsae__tape *tape, int b,
+                         crsae__grads *grads)
+{
+    const crsae__geom *g = &t->g;
+    const int P = t->P, Pc = t->Pc, s = g->s, ns = t->nsh;
+    const float *no = t->noisy + (size_t)b * Pc * Pc, *cl = t->clean + (size_t)b * Pc * Pc;
+    const float inv = 1.0f / (float)ns;
+    float *avg = w->avg;
+    memset(w->y, 0, (size_t)g->hd * g->ldi * sizeof(float));
+    memset(avg, 0, (size_t)Pc * Pc * sizeof(float));
+    for (int j = 0; j < ns; j++) {
+        int dy = j / s, dx = j % s;
+        for (int r = 0; r < P; r++)
+            memcpy(w->y + (size_t)r * g->ldi, no + (size_t)(dy + r) * Pc + dx,
+                   (size_t)P * sizeof(float));
+        crsae__forward(g, &t->enc, w->y, tape);
+        for (int r = 0; r < P; r++)
+            for (int c = 0; c < P; c++)
+                avg[(size_t)(dy + r) * Pc + dx + c] += inv * tape->img[(size_t)r * g->ldi + c];
+    }
+    /* avg becomes dLoss/d(mean), zero outside the loss region */
+    double loss = 0.0;
+    for (int r = 0; r < Pc; r++)
+        for (int c = 0; c < Pc; c++) {
+            size_t i = (size_t)r * Pc + c;
+            int inside = r >= t->lo && r < t->hi && c >= t->lo && c < t->hi;
+            float d = inside ? avg[i] - cl[i] : 0.0f;
+            avg[i] = d;
+            loss += 0.5 * (double)d * d;
+        }
+    for (int k = 0; k < ns; k++) {
+        int j = ns - 1 - k, dy = j / s, dx = j % s;
+        if (k > 0) {
+            for (int r = 0; r < P; r++)
+                memcpy(w->y + (size_t)r * g->ldi, no + (size_t)(dy + r) * Pc + dx,
+                       (size_t)P * sizeof(float));
+            crsae__forward(g, &t->enc, w->y, tape);
+        }
+        float *rec = tape->img;
+        memset(rec, 0, (size_t)g->hd * g->ldi * sizeof(float));
+        for (int r = 0; r < P; r++)
+            for (int c = 0; c < P; c++)
+                rec[(size_t)r * g->ldi + c] = inv * avg[(size_t)(dy + r) * Pc + dx + c];
+        crsae__backward(g, &t->enc, tape, grads);
+    }
+    return loss;
+}
 
 static void *train_worker_main(void *arg)
 {
     train_worker *w = arg;
     trainer *t = w->t;
-    const size_t img = (size_t)t->g.hd * t->g.ldi;
     crsae__tape tape;
     crsae__tape_init(&tape, &t->g, t->enc.iterations, w->tape);
     for (int b = w->id; b < t->prm->batch; b += t->nthreads) {
@@ -99,8 +154,7 @@ static void *train_worker_main(void *arg)
         size_t bank = (size_t)t->C * t->KK;
         crsae__grads g = {gr, gr + (t->nbanks > 1 ? bank : 0), gr + (t->nbanks > 1 ? 2 * bank : 0),
                           gr + (size_t)t->nbanks * bank};
-        t->loss[b] = crsae__loss_grad(&t->g, &t->enc, t->noisy + (size_t)b * img,
-                                      t->clean + (size_t)b * img, t->border, &tape, &g);
+        t->loss[b] = patch_grad(t, w, &tape, b, &g);
     }
     return NULL;
 }
@@ -129,6 +183,10 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     t.P = t.g.hd;
     /* the loss leaves out the patch's edge, covered by fewer atoms */
     t.border = t.P > 4 * (m->size - 1) ? m->size - 1 : 0;
+    t.nsh = prm->ensemble ? m->stride * m->stride : 1;
+    t.Pc = t.P + (t.nsh > 1 ? m->stride - 1 : 0);
+    t.lo = (t.nsh > 1 ? m->stride - 1 : 0) + t.border;
+    t.hi = t.P - t.border;
     t.nbanks = m->untied ? 3 : 1;
     size_t bank = (size_t)t.C * t.KK;
     t.nparam = (int)(bank * (size_t)t.nbanks) + t.C;
@@ -145,8 +203,9 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     float *adam_v = crsae__calloc((size_t)t.nparam, sizeof(float));
     float *sum = crsae__malloc((size_t)t.nparam * sizeof(float));
     t.usable = crsae__malloc((size_t)count * sizeof(int));
-    t.noisy = crsae__calloc(img * (size_t)prm->batch, sizeof(float));
-    t.clean = crsae__calloc(img * (size_t)prm->batch, sizeof(float));
+    size_t crop = (size_t)t.Pc * t.Pc;
+    t.noisy = crsae__calloc(crop * (size_t)prm->batch, sizeof(float));
+    t.clean = crsae__calloc(crop * (size_t)prm->batch, sizeof(float));
     t.grads = crsae__malloc((size_t)t.nparam * (size_t)prm->batch * sizeof(float));
     t.loss = crsae__malloc((size_t)prm->batch * sizeof(double));
     train_worker *workers = crsae__calloc((size_t)t.nthreads, sizeof(train_worker));
@@ -163,11 +222,13 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         workers[i].t = &t;
         workers[i].id = i;
         workers[i].tape = crsae__malloc_aligned(tape_n * sizeof(float));
-        if (!workers[i].tape)
+        workers[i].y = crsae__malloc(img * sizeof(float));
+        workers[i].avg = crsae__malloc(crop * sizeof(float));
+        if (!workers[i].tape || !workers[i].y || !workers[i].avg)
             goto done;
     }
     for (int i = 0; i < count; i++)
-        if (images[i] && widths[i] >= t.P && heights[i] >= t.P)
+        if (images[i] && widths[i] >= t.Pc && heights[i] >= t.Pc)
             t.usable[t.nusable++] = i;
     if (t.nusable == 0) {
         st = CRSAE_ERR_INVALID_ARGUMENT; /* no image as large as a patch */
@@ -179,12 +240,16 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         goto done;
     packed = true;
 
-    /* training happens at prm->sigma: thresholds as biases */
+    /* training happens at prm->sigma: thresholds as biases.  A tied model's
+     * step 1/L follows H; an untied one keeps its L, since W_e learns the
+     * step (the published untied models run with an L below H's norm). */
+    const bool track_L = !m->untied || !(m->lipschitz > 0.0f);
     float L;
     if ((st = crsae_model_estimate_lipschitz(m, &L)) != CRSAE_OK)
         goto done;
     crsae_model_thresholds(m, prm->sigma, bias);
-    m->lipschitz = L;
+    if (track_L)
+        m->lipschitz = L;
     m->sigma_train = prm->sigma;
     t.enc.dec = &ph;
     t.enc.enc = m->untied ? &pe : &ph;
@@ -203,14 +268,14 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         for (int b = 0; b < prm->batch; b++) {
             int id = t.usable[crsae__rng_next(&rng) % (uint64_t)t.nusable];
             int w = widths[id], h = heights[id];
-            int x0 = (int)(crsae__rng_next(&rng) % (uint64_t)(w - t.P + 1));
-            int y0 = (int)(crsae__rng_next(&rng) % (uint64_t)(h - t.P + 1));
-            float *cl = t.clean + (size_t)b * img, *no = t.noisy + (size_t)b * img;
-            for (int r = 0; r < t.P; r++)
-                for (int c = 0; c < t.P; c++) {
+            int x0 = (int)(crsae__rng_next(&rng) % (uint64_t)(w - t.Pc + 1));
+            int y0 = (int)(crsae__rng_next(&rng) % (uint64_t)(h - t.Pc + 1));
+            float *cl = t.clean + (size_t)b * crop, *no = t.noisy + (size_t)b * crop;
+            for (int r = 0; r < t.Pc; r++)
+                for (int c = 0; c < t.Pc; c++) {
                     float v = images[id][(size_t)(y0 + r) * w + x0 + c];
-                    cl[(size_t)r * t.g.ldi + c] = v;
-                    no[(size_t)r * t.g.ldi + c] = v + prm->sigma * (float)crsae__rng_normal(&rng);
+                    cl[(size_t)r * t.Pc + c] = v;
+                    no[(size_t)r * t.Pc + c] = v + prm->sigma * (float)crsae__rng_normal(&rng);
                 }
         }
         /* gradients, one patch per item, summed in patch order */
@@ -263,7 +328,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
             crsae__pack_fill(&pe, m->enc);
             crsae__pack_fill(&pd, m->out);
         }
-        if ((step + 1) % 50 == 0 || step + 1 == prm->steps) {
+        if (track_L && ((step + 1) % 50 == 0 || step + 1 == prm->steps)) {
             float Ln;
             if (crsae_model_estimate_lipschitz(m, &Ln) == CRSAE_OK)
                 m->lipschitz = Ln;
@@ -275,7 +340,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
             crsae_train_report rep;
             rep.step = step + 1;
             rep.steps = prm->steps;
-            double inner = (double)(t.P - 2 * t.border) * (t.P - 2 * t.border);
+            double inner = (double)(t.hi - t.lo) * (t.hi - t.lo);
             rep.loss = 2.0 * loss / ((double)prm->batch * inner);
             rep.psnr = rep.loss > 0 ? 10.0 * log10(1.0 / rep.loss) : 999.0;
             rep.seconds = now_seconds() - t0;
@@ -293,7 +358,11 @@ done:
     }
     if (workers)
         for (int i = 0; i < t.nthreads; i++)
+        {
             crsae__free_aligned(workers[i].tape);
+            crsae__free(workers[i].y);
+            crsae__free(workers[i].avg);
+        }
     crsae__free(workers);
     crsae__free(bias);
     crsae__free(adam_m);

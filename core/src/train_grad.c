@@ -83,8 +83,8 @@ static void analyse(const crsae__geom *g, const crsae__pack *p, const float *img
     }
 }
 
-double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const float *y,
-                        const float *target, int border, crsae__tape *t, crsae__grads *grads)
+void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *y,
+                    crsae__tape *t)
 {
     const size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
     const int T = e->iterations;
@@ -114,17 +114,16 @@ double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const flo
             }
         }
     }
-    /* loss and its gradient at x_T */
-    synth(g, e->out, x, t->img, t->row);
-    double loss = 0.0;
-    for (int r0 = 0; r0 < g->hd; r0++)
-        for (int c0 = 0; c0 < g->wd; c0++) {
-            size_t i = (size_t)r0 * g->ldi + c0;
-            int inside = r0 >= border && r0 < g->hd - border && c0 >= border && c0 < g->wd - border;
-            float d = inside ? t->img[i] - target[i] : 0.0f;
-            t->img[i] = d;
-            loss += 0.5 * (double)d * d;
-        }
+    synth(g, e->out, x, t->img, t->row); /* the reconstruction W_d x_T */
+}
+
+void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape *t,
+                     crsae__grads *grads)
+{
+    const size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
+    const int T = e->iterations;
+    const float step = e->inv_lipschitz;
+    const float *x = t->gx; /* x_T, left there by crsae__forward */
     filter_grad(g, t->img, x, 1.0f, grads->dWd);
     float *gx = t->gx, *gw = t->gw, *gz = t->gz, *carry = t->carry;
     analyse(g, e->out, t->img, gx, t->row); /* gx = W_d^T e (overwrites x_T) */
@@ -159,5 +158,21 @@ double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const flo
             gx[i] = carry[i];             /* gradient w.r.t. x_{k-1} */
         }
     }
+}
+
+double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const float *y,
+                        const float *target, int border, crsae__tape *t, crsae__grads *grads)
+{
+    crsae__forward(g, e, y, t);
+    double loss = 0.0;
+    for (int r0 = 0; r0 < g->hd; r0++)
+        for (int c0 = 0; c0 < g->wd; c0++) {
+            size_t i = (size_t)r0 * g->ldi + c0;
+            int inside = r0 >= border && r0 < g->hd - border && c0 >= border && c0 < g->wd - border;
+            float d = inside ? t->img[i] - target[i] : 0.0f;
+            t->img[i] = d;
+            loss += 0.5 * (double)d * d;
+        }
+    crsae__backward(g, e, t, grads);
     return loss;
 }

@@ -29,6 +29,16 @@ size_t crsae__tape_floats(const crsae__geom *g, int iterations);
 /* Carves the tape out of one block of crsae__tape_floats floats. */
 void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int iterations, float *block);
 
+/* Forward T iterations on y, recording the tape; leaves the reconstruction
+ * W_d x_T in t->img and x_T in t->gx. */
+void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *y,
+                    crsae__tape *t);
+
+/* After crsae__forward, with t->img overwritten by dLoss/d(reconstruction):
+ * adds the gradients of that loss to *grads (clobbers the tape's scratch). */
+void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape *t,
+                     crsae__grads *grads);
+
 /* Forward T iterations on y, loss 0.5 |target - W_d x_T|^2 (returned) over
  * the domain less `border` pixels on each side (pixels near a patch's edge
  * are covered by fewer atoms than inside an image), and its gradients added
