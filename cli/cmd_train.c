@@ -103,7 +103,9 @@ static void help(void)
              "  --filters C (64)  --size K (7)  --stride s (5)  --iterations T (15)  --untied\n"
              "  --init MODEL      start from this model (\"default\": the built-in one)\n"
              "  --steps N (500)  --batch B (8)  --patch P (64)  --lr X (0.001)\n"
-             "  --seed S (1)  --threads N (0 = all)  --fixed-bias (do not learn thresholds)\n"
+             "  --seed S (1)  --threads N (0 = all)\n"
+             "  --bias fixed|backprop|em  how the thresholds learn (default backprop);\n"
+             "                    em: the paper's Bayesian lambda update\n"
              "  --ensemble        loss on the mean of all stride x stride shifts, as denoising\n"
              "                    computes it (default for untied models; s*s times slower)\n"
              "  --single-shift    one shift per patch (default for tied models)\n"
@@ -121,11 +123,11 @@ int cmd_train(int argc, char **argv)
         {"batch", required_argument, NULL, 'b'},      {"patch", required_argument, NULL, 'p'},
         {"lr", required_argument, NULL, 'l'},         {"seed", required_argument, NULL, 'r'},
         {"threads", required_argument, NULL, 't'},    {"fixed-bias", no_argument, NULL, 'f'},
-        {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
+        {"bias", required_argument, NULL, 'B'},       {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     double sigma = 0, C = 64, K = 7, S = 5, T = 15, steps = 500, batch = 8, patch = 64,
            lr = 1e-3, seed = 1, threads = 0;
-    int untied = 0, fixed_bias = 0, ensemble = -1, c;
+    int untied = 0, bias_mode = CRSAE_BIAS_BACKPROP, ensemble = -1, c;
     const char *out = NULL, *init = NULL;
     const char *data[256];
     int ndata = 0;
@@ -151,7 +153,19 @@ int cmd_train(int argc, char **argv)
         case 'l': ok = cli_number("--lr", optarg, 1e-7, 1, &lr); break;
         case 'r': ok = cli_number("--seed", optarg, 0, 9007199254740992.0, &seed); break;
         case 't': ok = cli_number("--threads", optarg, 0, 256, &threads); break;
-        case 'f': fixed_bias = 1; break;
+        case 'f': bias_mode = CRSAE_BIAS_FIXED; break;
+        case 'B':
+            if (!strcmp(optarg, "fixed"))
+                bias_mode = CRSAE_BIAS_FIXED;
+            else if (!strcmp(optarg, "backprop"))
+                bias_mode = CRSAE_BIAS_BACKPROP;
+            else if (!strcmp(optarg, "em"))
+                bias_mode = CRSAE_BIAS_EM;
+            else {
+                cli_error("--bias", _("must be fixed, backprop or em"));
+                ok = 0;
+            }
+            break;
         case 'E': ensemble = 1; break;
         case 'O': ensemble = 0; break;
         case 'h': help(); return EXIT_OK;
@@ -206,7 +220,7 @@ int cmd_train(int argc, char **argv)
     p.learning_rate = (float)lr;
     p.seed = (uint64_t)seed;
     p.threads = (int)threads;
-    p.learn_bias = !fixed_bias;
+    p.learn_bias = bias_mode;
     crsae_model_info mi;
     crsae_model_get_info(m, &mi);
     p.ensemble = ensemble >= 0 ? ensemble : mi.untied;
@@ -232,7 +246,10 @@ int cmd_train(int argc, char **argv)
                        "Trained by crsae %s: %d of %d steps, batch %d, patch %d, lr %g, seed %.0f, "
                        "sigma %g, %s thresholds, %s, %d images from",
                        crsae_version_string(), pr.last.step, p.steps, p.batch, p.patch, lr, seed,
-                       sigma, fixed_bias ? "fixed" : "learned",
+                       sigma,
+                       bias_mode == CRSAE_BIAS_FIXED  ? "fixed"
+                       : bias_mode == CRSAE_BIAS_EM   ? "EM-updated"
+                                                      : "back-propagated",
                        p.ensemble ? "shift-ensemble loss" : "one shift per patch", set.n);
     for (int i = 0; i < ndata && len < (int)sizeof prov - 1; i++)
         len += snprintf(prov + len, sizeof prov - (size_t)len, " %s", data[i]);

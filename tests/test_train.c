@@ -1,5 +1,7 @@
-/* test_train.c - the training loop: the loss falls over a short run, the
- * result does not depend on the thread count, cancel stops it. */
+/* test_train.c - the training loop: the loss falls over a short run (tied,
+ * and untied through the shift ensemble), the result does not depend on
+ * the thread count, cancel stops it, the EM threshold update follows the
+ * size of the codes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,14 +29,25 @@ static int record(const crsae_train_report *r, void *user)
     return l->cancel_at && r->step >= l->cancel_at;
 }
 
-static crsae_model *train(int threads, int steps, losses *l, crsae_status *st)
+typedef struct setup {
+    int untied, ensemble, bias;
+    float gain; /* images are scaled by this */
+} setup;
+
+static const setup TIED = {0, 0, CRSAE_BIAS_BACKPROP, 1.0f};
+
+static crsae_model *train_with(const setup *su, int threads, int steps, losses *l,
+                               crsae_status *st)
 {
     float *imgs[3];
     int w[3] = {96, 80, 120}, h[3] = {96, 100, 72};
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         imgs[i] = tu_synthetic_image(w[i], h[i], 10 + (uint64_t)i);
+        for (int k = 0; k < w[i] * h[i]; k++)
+            imgs[i][k] *= su->gain;
+    }
     crsae_model *m;
-    assert_int_equal(crsae_model_new(&m, 8, 5, 2, 0), CRSAE_OK);
+    assert_int_equal(crsae_model_new(&m, 8, 5, 2, su->untied), CRSAE_OK);
     assert_int_equal(crsae_model_set_params(m, 5, 1.0f, 0.1f, 1.0f), CRSAE_OK);
     assert_int_equal(crsae_model_randomize(m, 0.1f, 3), CRSAE_OK);
     crsae_train_params p;
@@ -46,12 +59,86 @@ static crsae_model *train(int threads, int steps, losses *l, crsae_status *st)
     p.learning_rate = 3e-3f;
     p.threads = threads;
     p.seed = 5;
+    p.ensemble = su->ensemble;
+    p.learn_bias = su->bias;
     p.progress = record;
     p.progress_user = l;
     *st = crsae_train(m, &p, (const float *const *)imgs, w, h, 3);
     for (int i = 0; i < 3; i++)
         free(imgs[i]);
     return m;
+}
+
+static crsae_model *train(int threads, int steps, losses *l, crsae_status *st)
+{
+    return train_with(&TIED, threads, steps, l, st);
+}
+
+static void assert_same_model(const crsae_model *a, const crsae_model *b)
+{
+    void *da, *db;
+    size_t na, nb;
+    assert_int_equal(crsae_model_save_memory(a, &da, &na), CRSAE_OK);
+    assert_int_equal(crsae_model_save_memory(b, &db, &nb), CRSAE_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(da, db, na);
+    crsae_free(da);
+    crsae_free(db);
+}
+
+/* Untied banks trained through the mean of the s*s shifted reconstructions. */
+static void test_ensemble_untied(void **state)
+{
+    (void)state;
+    const setup su = {1, 1, CRSAE_BIAS_BACKPROP, 1.0f};
+    losses l1 = {0}, l2 = {0};
+    crsae_status st;
+    crsae_model *a = train_with(&su, 1, 40, &l1, &st);
+    assert_int_equal(st, CRSAE_OK);
+    print_message("ensemble, untied: first 10 steps %.5f, last 10 steps %.5f\n", l1.first, l1.last);
+    assert_true(l1.last < 0.8 * l1.first);
+    crsae_model *b = train_with(&su, 2, 40, &l2, &st);
+    assert_int_equal(st, CRSAE_OK);
+    assert_same_model(a, b);
+    crsae_model_free(a);
+    crsae_model_free(b);
+}
+
+static double mean_lambda(const crsae_model *m)
+{
+    float lambda[8];
+    assert_int_equal(crsae_model_get_lambda(m, lambda), CRSAE_OK);
+    double s = 0.0;
+    for (int c = 0; c < 8; c++)
+        s += lambda[c] / 8.0;
+    return s;
+}
+
+/* The EM update makes lambda the rate of the codes' magnitudes: halving the
+ * images halves the codes, so lambda must come out larger; the Gamma prior
+ * keeps it within (0, 2 lambda_0]. */
+static void test_em_lambda_follows_codes(void **state)
+{
+    (void)state;
+    const setup full = {0, 0, CRSAE_BIAS_EM, 1.0f}, half = {0, 0, CRSAE_BIAS_EM, 0.5f};
+    losses la = {0}, lb = {0};
+    crsae_status st;
+    crsae_model *start;
+    assert_int_equal(crsae_model_new(&start, 8, 5, 2, 0), CRSAE_OK);
+    assert_int_equal(crsae_model_randomize(start, 0.1f, 3), CRSAE_OK);
+    double l0 = mean_lambda(start);
+    crsae_model *a = train_with(&full, 2, 60, &la, &st);
+    assert_int_equal(st, CRSAE_OK);
+    crsae_model *b = train_with(&half, 2, 60, &lb, &st);
+    assert_int_equal(st, CRSAE_OK);
+    double lam_a = mean_lambda(a), lam_b = mean_lambda(b);
+    print_message("mean lambda: start %.3f, images x1 %.3f, images x0.5 %.3f\n", l0, lam_a, lam_b);
+    assert_true(lam_b > 1.2 * lam_a);
+    assert_true(lam_a > 0.0 && lam_b <= 2.2 * l0);
+    assert_true(la.last < la.first);
+    crsae_model_free(start);
+    crsae_model_free(a);
+    crsae_model_free(b);
 }
 
 static void test_loss_falls_and_threads_agree(void **state)
@@ -66,14 +153,7 @@ static void test_loss_falls_and_threads_agree(void **state)
     assert_true(l1.last < 0.8 * l1.first);
     crsae_model *b = train(3, 80, &l3, &st);
     assert_int_equal(st, CRSAE_OK);
-    void *da, *db;
-    size_t na, nb;
-    assert_int_equal(crsae_model_save_memory(a, &da, &na), CRSAE_OK);
-    assert_int_equal(crsae_model_save_memory(b, &db, &nb), CRSAE_OK);
-    assert_int_equal(na, nb);
-    assert_memory_equal(da, db, na);
-    crsae_free(da);
-    crsae_free(db);
+    assert_same_model(a, b);
     crsae_model_free(a);
     crsae_model_free(b);
 }
@@ -95,6 +175,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_and_threads_agree),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_ensemble_untied),
+        cmocka_unit_test(test_em_lambda_follows_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,13 +240,23 @@ typedef struct crsae_train_report {
 /* Called on the calling thread after every step; nonzero cancels. */
 typedef int (*crsae_train_progress_fn)(const crsae_train_report *report, void *user);
 
+/* How training updates the thresholds b_c = lambda_c sigma^2 / L. */
+enum {
+    CRSAE_BIAS_FIXED = 0,    /* kept as they are */
+    CRSAE_BIAS_BACKPROP = 1, /* gradient of the reconstruction loss, with Adam */
+    CRSAE_BIAS_EM = 2        /* the paper's second stage: lambda_c is the MAP
+                                rate of a Laplace prior on filter c's codes
+                                under a Gamma prior centred on its start value
+                                (models/TRAINING.md has the formula) */
+};
+
 typedef struct crsae_train_params {
     float sigma;          /* noise std added to the clean patches, [0,1] scale */
     int patch;            /* patch side in pixels (default 64) */
     int batch;            /* patches per step (default 8) */
     int steps;            /* optimiser steps (default 500) */
     float learning_rate;  /* Adam step (default 1e-3) */
-    int learn_bias;       /* also learn the thresholds by back-propagation (default 1) */
+    int learn_bias;       /* the thresholds: CRSAE_BIAS_* (default BACKPROP) */
     uint64_t seed;        /* patches, noise and nothing else: same seed, same model */
     int threads;          /* 0 = one per online CPU; the result does not depend on it */
     int ensemble;         /* 1: the loss is on the mean of all s*s shifted

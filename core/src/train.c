@@ -80,6 +80,7 @@ typedef struct trainer {
     float *noisy, *clean; /* batch x Pc x Pc */
     float *grads;         /* batch x nparam */
     double *loss;         /* batch */
+    double *l1;           /* batch x C: sum of |x_T| of each filter's code */
     int nthreads;
 } trainer;
 
@@ -104,12 +105,20 @@ static double patch_grad(trainer *t, train_worker *w, crsae__tape *tape, int b,
     float *avg = w->avg;
     memset(w->y, 0, (size_t)g->hd * g->ldi * sizeof(float));
     memset(avg, 0, (size_t)Pc * Pc * sizeof(float));
+    double *l1 = t->l1 + (size_t)b * t->C;
+    memset(l1, 0, (size_t)t->C * sizeof(double));
     for (int j = 0; j < ns; j++) {
         int dy = j / s, dx = j % s;
         for (int r = 0; r < P; r++)
             memcpy(w->y + (size_t)r * g->ldi, no + (size_t)(dy + r) * Pc + dx,
                    (size_t)P * sizeof(float));
         crsae__forward(g, &t->enc, w->y, tape);
+        for (int c = 0; c < t->C; c++) {
+            double a = 0.0;
+            for (size_t i = (size_t)c * g->plane; i < (size_t)(c + 1) * g->plane; i++)
+                a += fabsf(tape->gx[i]);
+            l1[c] += a;
+        }
         for (int r = 0; r < P; r++)
             for (int c = 0; c < P; c++)
                 avg[(size_t)(dy + r) * Pc + dx + c] += inv * tape->img[(size_t)r * g->ldi + c];
@@ -159,6 +168,33 @@ static void *train_worker_main(void *arg)
     return NULL;
 }
 
+/* The second stage (EM_RATE, PRIOR_WEIGHT: models/TRAINING.md).  With a
+ * Laplace prior of rate lambda_c on the N entries of filter c's codes in
+ * the batch (sum of magnitudes S_c) and a Gamma(r, delta) prior on lambda_c,
+ * the MAP rate is (N + r - 1) / (S_c + delta).  The Gamma prior has its mean
+ * r / delta at the start value lambda0_c and weighs as much as one batch
+ * (r = N), which keeps lambda_c within (0, 2 lambda0_c]; lambda_c moves a
+ * fraction EM_RATE of the way to the batch's MAP rate each step. */
+#define EM_RATE 0.1
+#define PRIOR_WEIGHT 1.0
+
+static void em_lambda(const trainer *t, const crsae_model *m, const crsae_train_params *prm,
+                      float *bias, const float *lambda0)
+{
+    const double N = (double)prm->batch * t->nsh * t->g.nu * t->g.nv;
+    const double var = (double)prm->sigma * prm->sigma;
+    for (int c = 0; c < t->C; c++) {
+        double S = 0.0;
+        for (int b = 0; b < prm->batch; b++)
+            S += t->l1[(size_t)b * t->C + c];
+        double r = PRIOR_WEIGHT * N, delta = r / lambda0[c];
+        double map = (N + r - 1.0) / (S + delta);
+        double lambda = bias[c] * m->lipschitz / var;
+        lambda += EM_RATE * (map - lambda);
+        bias[c] = (float)(lambda * var / m->lipschitz);
+    }
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -171,7 +207,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
 {
     if (!m || !prm || !images || !widths || !heights || count < 1 || !isfinite(prm->sigma) ||
         !(prm->sigma > 0.0f) || prm->patch < m->size || prm->patch > 1024 || prm->batch < 1 ||
-        prm->batch > 4096 || prm->steps < 0 || !(prm->learning_rate > 0.0f) || prm->threads < 0)
+        prm->batch > 4096 || prm->steps < 0 || !(prm->learning_rate > 0.0f) || prm->threads < 0 ||
+        prm->learn_bias < CRSAE_BIAS_FIXED || prm->learn_bias > CRSAE_BIAS_EM)
         return CRSAE_ERR_INVALID_ARGUMENT;
     trainer t;
     memset(&t, 0, sizeof t);
@@ -208,6 +245,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     t.clean = crsae__calloc(crop * (size_t)prm->batch, sizeof(float));
     t.grads = crsae__malloc((size_t)t.nparam * (size_t)prm->batch * sizeof(float));
     t.loss = crsae__malloc((size_t)prm->batch * sizeof(double));
+    t.l1 = crsae__malloc((size_t)prm->batch * (size_t)t.C * sizeof(double));
+    float *lambda0 = crsae__malloc((size_t)t.C * sizeof(float));
     train_worker *workers = crsae__calloc((size_t)t.nthreads, sizeof(train_worker));
     crsae__pack ph = {0}, pe = {0}, pd = {0};
     bool packed = false;
@@ -216,7 +255,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         goto done;
     }
     if (!bias || !adam_m || !adam_v || !sum || !t.usable || !t.noisy || !t.clean || !t.grads ||
-        !t.loss || !workers)
+        !t.loss || !t.l1 || !lambda0 || !workers)
         goto done;
     for (int i = 0; i < t.nthreads; i++) {
         workers[i].t = &t;
@@ -251,6 +290,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     if (track_L)
         m->lipschitz = L;
     m->sigma_train = prm->sigma;
+    for (int c = 0; c < t.C; c++)
+        lambda0[c] = bias[c] * m->lipschitz / (prm->sigma * prm->sigma);
     t.enc.dec = &ph;
     t.enc.enc = m->untied ? &pe : &ph;
     t.enc.out = m->untied ? &pd : &ph;
@@ -306,7 +347,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         /* Adam on the banks and the thresholds */
         const double scale = 1.0 / prm->batch;
         const double c1 = 1.0 - pow(b1, step + 1), c2 = 1.0 - pow(b2, step + 1);
-        int nupdate = prm->learn_bias ? t.nparam : t.nparam - t.C;
+        int nupdate = prm->learn_bias == CRSAE_BIAS_BACKPROP ? t.nparam : t.nparam - t.C;
         for (int i = 0; i < nupdate; i++) {
             double gi = sum[i] * scale;
             adam_m[i] = (float)(b1 * adam_m[i] + (1 - b1) * gi);
@@ -322,6 +363,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
                     *bi = 0.0f;
             }
         }
+        if (prm->learn_bias == CRSAE_BIAS_EM)
+            em_lambda(&t, m, prm, bias, lambda0);
         normalise(m->dec, t.C, t.KK);
         crsae__pack_fill(&ph, m->dec);
         if (m->untied) {
@@ -373,5 +416,7 @@ done:
     crsae__free(t.clean);
     crsae__free(t.grads);
     crsae__free(t.loss);
+    crsae__free(t.l1);
+    crsae__free(lambda0);
     return st;
 }
