@@ -80,7 +80,22 @@ static int add_path(image_set *s, const char *path)
 typedef struct progress {
     int tty;
     crsae_train_report last;
+    const crsae_model *model;
+    const crsae_train_state *state;
+    const char *checkpoint; /* NULL: none */
+    int every;
+    int failed; /* a checkpoint could not be written */
 } progress;
+
+static int write_checkpoint(progress *p)
+{
+    crsae_status st = crsae_checkpoint_save_file(p->model, p->state, p->checkpoint);
+    if (st != CRSAE_OK) {
+        cli_error(p->checkpoint, "%s", crsae_strerror(st));
+        p->failed = 1;
+    }
+    return st == CRSAE_OK;
+}
 
 static int on_progress(const crsae_train_report *r, void *user)
 {
@@ -92,6 +107,8 @@ static int on_progress(const crsae_train_report *r, void *user)
                 p->tty ? "\r" : "", r->step, r->steps, r->psnr, r->seconds, eta,
                 p->tty ? "   " : "\n");
     }
+    if (p->checkpoint && p->every > 0 && r->step % p->every == 0 && !write_checkpoint(p))
+        return 1;
     return interrupted != 0;
 }
 
@@ -109,6 +126,10 @@ static void help(void)
              "  --ensemble        loss on the mean of all stride x stride shifts, as denoising\n"
              "                    computes it (default for untied models; s*s times slower)\n"
              "  --single-shift    one shift per patch (default for tied models)\n"
+             "  --checkpoint FILE  write the model and the optimiser's state there every\n"
+             "                    --checkpoint-every N (100) steps, on Ctrl-C and at the end\n"
+             "  --resume FILE     continue a checkpoint exactly (its model, settings and\n"
+             "                    seed; give the same --data; --steps sets a new total)\n"
              "Ctrl-C stops after the current step and still writes the model.\n"));
 }
 
@@ -123,12 +144,15 @@ int cmd_train(int argc, char **argv)
         {"batch", required_argument, NULL, 'b'},      {"patch", required_argument, NULL, 'p'},
         {"lr", required_argument, NULL, 'l'},         {"seed", required_argument, NULL, 'r'},
         {"threads", required_argument, NULL, 't'},    {"fixed-bias", no_argument, NULL, 'f'},
-        {"bias", required_argument, NULL, 'B'},       {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
+        {"checkpoint", required_argument, NULL, 'k'}, {"checkpoint-every", required_argument, NULL, 'e'},
+        {"resume", required_argument, NULL, 'R'},     {"bias", required_argument, NULL, 'B'},       {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     double sigma = 0, C = 64, K = 7, S = 5, T = 15, steps = 500, batch = 8, patch = 64,
            lr = 1e-3, seed = 1, threads = 0;
     int untied = 0, bias_mode = CRSAE_BIAS_BACKPROP, ensemble = -1, c;
-    const char *out = NULL, *init = NULL;
+    const char *out = NULL, *init = NULL, *checkpoint = NULL, *resume = NULL;
+    double every = 100;
+    int steps_given = 0, T_given = 0;
     const char *data[256];
     int ndata = 0;
     optind = 1;
@@ -144,10 +168,19 @@ int cmd_train(int argc, char **argv)
         case 'C': ok = cli_number("--filters", optarg, 1, CRSAE_MAX_FILTERS, &C); break;
         case 'K': ok = cli_number("--size", optarg, 1, CRSAE_MAX_SIZE, &K); break;
         case 'S': ok = cli_number("--stride", optarg, 1, CRSAE_MAX_SIZE, &S); break;
-        case 'T': ok = cli_number("--iterations", optarg, 1, CRSAE_MAX_ITERATIONS, &T); break;
+        case 'T':
+            ok = cli_number("--iterations", optarg, 1, CRSAE_MAX_ITERATIONS, &T);
+            T_given = 1;
+            break;
         case 'u': untied = 1; break;
         case 'I': init = optarg; break;
-        case 'n': ok = cli_number("--steps", optarg, 0, 1e9, &steps); break;
+        case 'n':
+            ok = cli_number("--steps", optarg, 0, 1e9, &steps);
+            steps_given = 1;
+            break;
+        case 'k': checkpoint = optarg; break;
+        case 'e': ok = cli_number("--checkpoint-every", optarg, 1, 1e9, &every); break;
+        case 'R': resume = optarg; break;
         case 'b': ok = cli_number("--batch", optarg, 1, 4096, &batch); break;
         case 'p': ok = cli_number("--patch", optarg, 1, 1024, &patch); break;
         case 'l': ok = cli_number("--lr", optarg, 1e-7, 1, &lr); break;
@@ -174,7 +207,7 @@ int cmd_train(int argc, char **argv)
         if (!ok)
             return EXIT_USAGE;
     }
-    if (!out || sigma <= 0 || ndata == 0 || optind != argc) {
+    if (!out || (sigma <= 0 && !resume) || ndata == 0 || optind != argc) {
         cli_error("train", _("needs --data, --sigma and --out (try crsae train --help)"));
         return EXIT_USAGE;
     }
@@ -187,18 +220,38 @@ int cmd_train(int argc, char **argv)
     for (int i = 0; i < ndata && rc == EXIT_OK; i++)
         rc = add_path(&set, data[i]);
     crsae_model *m = NULL;
+    crsae_train_state *state = NULL;
     if (rc == EXIT_OK && set.n == 0) {
         cli_error("train", _("no PNG images in the data"));
         rc = EXIT_INPUT;
     }
     if (rc != EXIT_OK)
         goto done;
-    if (init) {
+    crsae_train_params p;
+    crsae_train_params_init(&p);
+    if (resume) {
+        crsae_status st = crsae_checkpoint_load_file(resume, &m, &state);
+        if (st != CRSAE_OK) {
+            cli_error(resume, "%s", crsae_strerror(st));
+            rc = st == CRSAE_ERR_OPEN || st == CRSAE_ERR_READ ? EXIT_INPUT : EXIT_MODEL;
+            goto done;
+        }
+        crsae_train_state_params(state, &p);
+        if (steps_given)
+            p.steps = (int)steps;
+        sigma = p.sigma * 255.0;
+        lr = p.learning_rate;
+        seed = (double)p.seed;
+        bias_mode = p.learn_bias;
+        fprintf(stderr, _("resuming at step %d of %d\n"), crsae_train_state_step(state), p.steps);
+    } else if (init) {
         rc = cli_load_model(strcmp(init, "default") ? init : NULL, &m);
         if (rc != EXIT_OK)
             goto done;
-        if (T != 15)
-            crsae_model_set_params(m, (int)T, 1.0f, (float)(sigma / 255.0), 1.0f);
+        crsae_model_info in;
+        crsae_model_get_info(m, &in);
+        if (T_given)
+            crsae_model_set_params(m, (int)T, in.lipschitz, in.sigma_train, in.bias_exponent);
     } else {
         crsae_status st = crsae_model_new(&m, (int)C, (int)K, (int)S, untied);
         if (st == CRSAE_OK)
@@ -211,20 +264,27 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    crsae_train_params p;
-    crsae_train_params_init(&p);
-    p.sigma = (float)(sigma / 255.0);
-    p.steps = (int)steps;
-    p.batch = (int)batch;
-    p.patch = (int)patch;
-    p.learning_rate = (float)lr;
-    p.seed = (uint64_t)seed;
+    if (!resume) {
+        p.sigma = (float)(sigma / 255.0);
+        p.steps = (int)steps;
+        p.batch = (int)batch;
+        p.patch = (int)patch;
+        p.learning_rate = (float)lr;
+        p.seed = (uint64_t)seed;
+        p.learn_bias = bias_mode;
+        crsae_model_info mi;
+        crsae_model_get_info(m, &mi);
+        p.ensemble = ensemble >= 0 ? ensemble : mi.untied;
+        crsae_status st = crsae_train_state_new(&state);
+        if (st != CRSAE_OK) {
+            cli_error("train", "%s", crsae_strerror(st));
+            rc = cli_exit_for(st);
+            goto done;
+        }
+    }
     p.threads = (int)threads;
-    p.learn_bias = bias_mode;
-    crsae_model_info mi;
-    crsae_model_get_info(m, &mi);
-    p.ensemble = ensemble >= 0 ? ensemble : mi.untied;
-    progress pr = {isatty(STDERR_FILENO), {0}};
+    p.state = state;
+    progress pr = {isatty(STDERR_FILENO), {0}, m, state, checkpoint, (int)every, 0};
     p.progress = on_progress;
     p.progress_user = &pr;
     struct sigaction sa, old;
@@ -236,6 +296,13 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGINT, &old, NULL);
     if (pr.tty)
         fputc('\n', stderr);
+    if ((st == CRSAE_OK || st == CRSAE_ERR_CANCELLED) && checkpoint && !pr.failed &&
+        crsae_train_state_step(state) > 0 && pr.last.step % pr.every != 0)
+        write_checkpoint(&pr);
+    if (st == CRSAE_ERR_CANCELLED && pr.failed) {
+        rc = EXIT_OUTPUT;
+        goto done;
+    }
     if (st != CRSAE_OK && st != CRSAE_ERR_CANCELLED) {
         cli_error("train", "%s", crsae_strerror(st));
         rc = cli_exit_for(st);
@@ -269,6 +336,7 @@ int cmd_train(int argc, char **argv)
         rc = EXIT_CANCELLED;
     }
 done:
+    crsae_train_state_free(state);
     crsae_model_free(m);
     for (int i = 0; i < set.n; i++)
         free(set.pixels[i]);

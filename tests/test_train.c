@@ -8,7 +8,9 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crsae.h"
 #include "testutil.h"
@@ -32,9 +34,11 @@ static int record(const crsae_train_report *r, void *user)
 typedef struct setup {
     int untied, ensemble, bias;
     float gain; /* images are scaled by this */
+    crsae_train_state *state;
+    crsae_model *start; /* NULL: random filters */
 } setup;
 
-static const setup TIED = {0, 0, CRSAE_BIAS_BACKPROP, 1.0f};
+static const setup TIED = {0, 0, CRSAE_BIAS_BACKPROP, 1.0f, NULL, NULL};
 
 static crsae_model *train_with(const setup *su, int threads, int steps, losses *l,
                                crsae_status *st)
@@ -46,10 +50,12 @@ static crsae_model *train_with(const setup *su, int threads, int steps, losses *
         for (int k = 0; k < w[i] * h[i]; k++)
             imgs[i][k] *= su->gain;
     }
-    crsae_model *m;
-    assert_int_equal(crsae_model_new(&m, 8, 5, 2, su->untied), CRSAE_OK);
-    assert_int_equal(crsae_model_set_params(m, 5, 1.0f, 0.1f, 1.0f), CRSAE_OK);
-    assert_int_equal(crsae_model_randomize(m, 0.1f, 3), CRSAE_OK);
+    crsae_model *m = su->start;
+    if (!m) {
+        assert_int_equal(crsae_model_new(&m, 8, 5, 2, su->untied), CRSAE_OK);
+        assert_int_equal(crsae_model_set_params(m, 5, 1.0f, 0.1f, 1.0f), CRSAE_OK);
+        assert_int_equal(crsae_model_randomize(m, 0.1f, 3), CRSAE_OK);
+    }
     crsae_train_params p;
     crsae_train_params_init(&p);
     p.sigma = 0.1f;
@@ -63,6 +69,7 @@ static crsae_model *train_with(const setup *su, int threads, int steps, losses *
     p.learn_bias = su->bias;
     p.progress = record;
     p.progress_user = l;
+    p.state = su->state;
     *st = crsae_train(m, &p, (const float *const *)imgs, w, h, 3);
     for (int i = 0; i < 3; i++)
         free(imgs[i]);
@@ -90,7 +97,7 @@ static void assert_same_model(const crsae_model *a, const crsae_model *b)
 static void test_ensemble_untied(void **state)
 {
     (void)state;
-    const setup su = {1, 1, CRSAE_BIAS_BACKPROP, 1.0f};
+    const setup su = {1, 1, CRSAE_BIAS_BACKPROP, 1.0f, NULL, NULL};
     losses l1 = {0}, l2 = {0};
     crsae_status st;
     crsae_model *a = train_with(&su, 1, 40, &l1, &st);
@@ -120,7 +127,8 @@ static double mean_lambda(const crsae_model *m)
 static void test_em_lambda_follows_codes(void **state)
 {
     (void)state;
-    const setup full = {0, 0, CRSAE_BIAS_EM, 1.0f}, half = {0, 0, CRSAE_BIAS_EM, 0.5f};
+    const setup full = {0, 0, CRSAE_BIAS_EM, 1.0f, NULL, NULL};
+    const setup half = {0, 0, CRSAE_BIAS_EM, 0.5f, NULL, NULL};
     losses la = {0}, lb = {0};
     crsae_status st;
     crsae_model *start;
@@ -170,6 +178,67 @@ static void test_cancel(void **state)
     crsae_model_free(m);
 }
 
+/* A run cancelled at step 7, written to a checkpoint file, read back and
+ * resumed ends with the same bytes as a run that never stopped (EM
+ * thresholds, so every part of the state matters). */
+static void test_resume_equals_uninterrupted(void **state)
+{
+    (void)state;
+    setup su = {0, 0, CRSAE_BIAS_EM, 1.0f, NULL, NULL};
+    losses l = {0};
+    crsae_status st;
+    crsae_model *whole = train_with(&su, 2, 20, &l, &st);
+    assert_int_equal(st, CRSAE_OK);
+
+    assert_int_equal(crsae_train_state_new(&su.state), CRSAE_OK);
+    losses lc = {0};
+    lc.cancel_at = 7;
+    crsae_model *part = train_with(&su, 1, 20, &lc, &st);
+    assert_int_equal(st, CRSAE_ERR_CANCELLED);
+    assert_int_equal(crsae_train_state_step(su.state), 7);
+    char path[] = "/tmp/crsae-test-ckpt-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(crsae_checkpoint_save_file(part, su.state, path), CRSAE_OK);
+    crsae_model_free(part);
+    crsae_train_state_free(su.state);
+
+    assert_int_equal(crsae_checkpoint_load_file(path, &su.start, &su.state), CRSAE_OK);
+    crsae_train_params p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(crsae_train_state_params(su.state, &p), CRSAE_OK);
+    assert_int_equal(p.steps, 20);
+    assert_int_equal(p.learn_bias, CRSAE_BIAS_EM);
+    losses lr = {0};
+    crsae_model *resumed = train_with(&su, 2, 20, &lr, &st);
+    assert_int_equal(st, CRSAE_OK);
+    assert_int_equal(lr.n, 13);
+    assert_same_model(whole, resumed);
+
+    /* a state does not fit another model */
+    crsae_model *other;
+    assert_int_equal(crsae_model_new(&other, 4, 5, 2, 0), CRSAE_OK);
+    assert_int_equal(crsae_checkpoint_save_file(other, su.state, path),
+                     CRSAE_ERR_INVALID_ARGUMENT);
+    crsae_model_free(other);
+    /* a damaged checkpoint is refused */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, -40, SEEK_END);
+    fputc(0x55, f);
+    fclose(f);
+    crsae_model *bad_m;
+    crsae_train_state *bad_s;
+    assert_int_equal(crsae_checkpoint_load_file(path, &bad_m, &bad_s), CRSAE_ERR_MODEL_CHECKSUM);
+    assert_null(bad_m);
+    assert_null(bad_s);
+    unlink(path);
+    crsae_train_state_free(su.state);
+    crsae_model_free(whole);
+    crsae_model_free(resumed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_ensemble_untied),
         cmocka_unit_test(test_em_lambda_follows_codes),
+        cmocka_unit_test(test_resume_equals_uninterrupted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,7 +56,8 @@ typedef enum crsae_status {
     CRSAE_ERR_MODEL_CHECKSUM = 15,  /* the checksum does not match */
     CRSAE_ERR_MODEL_TRAILING = 16,  /* bytes after the end of the model */
     CRSAE_ERR_MODEL_FLAGS = 17,     /* unknown flag bits or header size */
-    CRSAE_ERR_MODEL_TEXT = 18       /* provenance text too long or not UTF-8 */
+    CRSAE_ERR_MODEL_TEXT = 18,      /* provenance text too long or not UTF-8 */
+    CRSAE_ERR_STATE_MISMATCH = 19   /* a training state that belongs to another model */
 } crsae_status;
 
 /* A short English sentence for a status; never NULL. */
@@ -250,6 +251,11 @@ enum {
                                 (models/TRAINING.md has the formula) */
 };
 
+/* The optimiser's memory: steps done, the settings it was started with,
+ * Adam's moments and the centre of the EM prior.  With the model it is all
+ * a run needs to continue exactly as if it had never stopped. */
+typedef struct crsae_train_state crsae_train_state;
+
 typedef struct crsae_train_params {
     float sigma;          /* noise std added to the clean patches, [0,1] scale */
     int patch;            /* patch side in pixels (default 64) */
@@ -264,6 +270,10 @@ typedef struct crsae_train_params {
                              (s*s times the work; untied models need it) */
     crsae_train_progress_fn progress;
     void *progress_user;
+    crsae_train_state *state; /* NULL, or a state to start from (empty or
+                                 resumed) that is kept up to date after
+                                 every step; params->steps counts from the
+                                 state's first step, not from its current one */
 } crsae_train_params;
 
 CRSAE_API void crsae_train_params_init(crsae_train_params *params);
@@ -278,6 +288,26 @@ CRSAE_API void crsae_train_params_init(crsae_train_params *params);
 CRSAE_API crsae_status crsae_train(crsae_model *model, const crsae_train_params *params,
                                    const float *const *images, const int *widths,
                                    const int *heights, int count);
+
+/* An empty state: a run that uses it starts at step 0. */
+CRSAE_API crsae_status crsae_train_state_new(crsae_train_state **out);
+CRSAE_API void crsae_train_state_free(crsae_train_state *state);
+/* Steps done so far. */
+CRSAE_API int crsae_train_state_step(const crsae_train_state *state);
+/* The settings of the run that filled the state (sigma, patch, batch,
+ * steps, learning_rate, learn_bias, seed, ensemble; callbacks, threads and
+ * state are left as they are).  CRSAE_ERR_INVALID_ARGUMENT if it is empty. */
+CRSAE_API crsae_status crsae_train_state_params(const crsae_train_state *state,
+                                                crsae_train_params *params);
+
+/* A checkpoint file holds a model and its training state, CRC-checked and
+ * written atomically (models/FORMAT.md).  A corrupt file gives the model
+ * loader's errors. */
+CRSAE_API crsae_status crsae_checkpoint_save_file(const crsae_model *model,
+                                                  const crsae_train_state *state,
+                                                  const char *path);
+CRSAE_API crsae_status crsae_checkpoint_load_file(const char *path, crsae_model **model,
+                                                  crsae_train_state **state);
 
 /* Random unit-norm filters (deterministic for a seed) and thresholds
  * suited to sigma: a starting point for crsae_train. */

@@ -23,6 +23,7 @@ const char *crsae_strerror(crsae_status status)
     case CRSAE_ERR_MODEL_TRAILING: return "unexpected data after the end of the model";
     case CRSAE_ERR_MODEL_FLAGS: return "model file has unknown flags or header size";
     case CRSAE_ERR_MODEL_TEXT: return "model provenance text is too long or not valid UTF-8";
+    case CRSAE_ERR_STATE_MISMATCH: return "the training state belongs to another model or setup";
     }
     return "unknown error";
 }

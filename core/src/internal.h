@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The model behind the opaque handle.  For a tied model enc and out point
  * at dec (one allocation); for an untied model they are separate banks. */
@@ -20,6 +21,18 @@ struct crsae_model {
     float *lambda; /* C */
     char *provenance;
 };
+
+/* Behind crsae_train_state (checkpoint.c; train.c fills it).  nparam == 0:
+ * empty.  adam_m, adam_v: nparam floats; lambda0 (the EM prior's centre)
+ * and bias (the thresholds at the training sigma): filters floats. */
+struct crsae_train_state {
+    int step, nparam, filters;
+    float lipschitz; /* the L the last step used */
+    crsae_train_params prm; /* the scalar settings only */
+    float *adam_m, *adam_v, *lambda0, *bias;
+};
+/* Gives an empty state its arrays. */
+crsae_status crsae__train_state_alloc(crsae_train_state *s, int nparam, int filters);
 
 /* Allocation through the replaceable allocator (alloc.c). */
 void *crsae__malloc(size_t size);
@@ -42,6 +55,39 @@ static inline bool crsae__mul3(size_t a, size_t b, size_t c, size_t *r)
     size_t t;
     return crsae__mul(a, b, &t) && crsae__mul(t, c, r);
 }
+
+/* Little-endian fields of the file formats. */
+static inline uint32_t crsae__get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline float crsae__get_f32(const unsigned char *p)
+{
+    uint32_t u = crsae__get_u32(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline void crsae__put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+static inline void crsae__put_f32(unsigned char *p, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    crsae__put_u32(p, u);
+}
+
+/* CRC-32 as in PNG and zlib (model_io.c); start with crc = 0. */
+uint32_t crsae__crc32(uint32_t crc, const unsigned char *p, size_t n);
+/* Writes a file through a temporary beside it and a rename (model_io.c). */
+crsae_status crsae__write_atomic(const char *path, const void *data, size_t size);
+/* Reads a whole regular file of at most max bytes; free with crsae__free. */
+crsae_status crsae__read_file(const char *path, size_t max, unsigned char **data, size_t *size);
 
 /* Validates dimensions the way the loader and crsae_model_new do. */
 crsae_status crsae__check_dimensions(int filters, int size, int stride, int untied);

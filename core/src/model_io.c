@@ -20,7 +20,7 @@ static const unsigned char MAGIC[8] = {'C', 'R', 'S', 'A', 'E', '\r', '\n', 0x1a
 
 /* ---- CRC-32 (polynomial 0xEDB88320, as in PNG and zlib) ---- */
 
-static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
+uint32_t crsae__crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
     crc = ~crc;
     while (n--) {
@@ -29,36 +29,6 @@ static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
             crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
     }
     return ~crc;
-}
-
-/* ---- little-endian fields ---- */
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static float get_f32(const unsigned char *p)
-{
-    uint32_t u = get_u32(p);
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
-
-static void put_f32(unsigned char *p, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    put_u32(p, u);
 }
 
 /* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF, no NUL. */
@@ -117,7 +87,7 @@ static bool file_size(uint32_t C, uint32_t K, bool untied, uint32_t text, size_t
 static bool finite_all(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(get_f32(p + 4 * i)))
+        if (!isfinite(crsae__get_f32(p + 4 * i)))
             return false;
     return true;
 }
@@ -137,19 +107,19 @@ crsae_status crsae_model_load_memory(crsae_model **out, const void *data, size_t
         return CRSAE_ERR_MODEL_MAGIC;
     if (size < 12)
         return CRSAE_ERR_MODEL_TRUNCATED;
-    if (get_u32(p + 8) != VERSION)
+    if (crsae__get_u32(p + 8) != VERSION)
         return CRSAE_ERR_MODEL_VERSION;
     if (size < HEADER_SIZE)
         return CRSAE_ERR_MODEL_TRUNCATED;
-    uint32_t hsize = get_u32(p + 12), flags = get_u32(p + 16);
+    uint32_t hsize = crsae__get_u32(p + 12), flags = crsae__get_u32(p + 16);
     if (hsize != HEADER_SIZE || (flags & ~FLAG_UNTIED) != 0)
         return CRSAE_ERR_MODEL_FLAGS;
-    uint32_t C = get_u32(p + 20), K = get_u32(p + 24), s = get_u32(p + 28), T = get_u32(p + 32);
+    uint32_t C = crsae__get_u32(p + 20), K = crsae__get_u32(p + 24), s = crsae__get_u32(p + 28), T = crsae__get_u32(p + 32);
     bool untied = (flags & FLAG_UNTIED) != 0;
     if (C < 1 || C > CRSAE_MAX_FILTERS || K < 1 || K > CRSAE_MAX_SIZE || s < 1 || s > K ||
         T < 1 || T > CRSAE_MAX_ITERATIONS)
         return CRSAE_ERR_MODEL_DIMENSIONS;
-    uint32_t text = get_u32(p + 48);
+    uint32_t text = crsae__get_u32(p + 48);
     if (text > CRSAE_MAX_PROVENANCE)
         return CRSAE_ERR_MODEL_TEXT;
     size_t total;
@@ -162,11 +132,11 @@ crsae_status crsae_model_load_memory(crsae_model **out, const void *data, size_t
     /* 2. integrity (fuzzing builds skip it so mutations reach the checks
      * below; libspng and others do the same) */
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-    if (crc32_update(0, p, total - 4) != get_u32(p + total - 4))
+    if (crsae__crc32(0, p, total - 4) != crsae__get_u32(p + total - 4))
         return CRSAE_ERR_MODEL_CHECKSUM;
 #endif
     /* 3. values */
-    float L = get_f32(p + 36), sigma = get_f32(p + 40), expo = get_f32(p + 44);
+    float L = crsae__get_f32(p + 36), sigma = crsae__get_f32(p + 40), expo = crsae__get_f32(p + 44);
     if (!isfinite(L) || !(L > 0.0f) || !isfinite(sigma) || !(sigma > 0.0f) || !isfinite(expo) ||
         expo < 0.0f || expo > 4.0f)
         return CRSAE_ERR_MODEL_VALUE;
@@ -177,7 +147,7 @@ crsae_status crsae_model_load_memory(crsae_model **out, const void *data, size_t
     const unsigned char *bp = lp + 4 * (size_t)C;
     size_t bank = (size_t)C * K * K, nb = untied ? 3 : 1;
     for (uint32_t c = 0; c < C; c++) {
-        float l = get_f32(lp + 4 * (size_t)c);
+        float l = crsae__get_f32(lp + 4 * (size_t)c);
         if (!isfinite(l) || l < 0.0f)
             return CRSAE_ERR_MODEL_VALUE;
     }
@@ -202,9 +172,9 @@ crsae_status crsae_model_load_memory(crsae_model **out, const void *data, size_t
     m->sigma_train = sigma;
     m->bias_exponent = expo;
     for (uint32_t c = 0; c < C; c++)
-        m->lambda[c] = get_f32(lp + 4 * (size_t)c);
+        m->lambda[c] = crsae__get_f32(lp + 4 * (size_t)c);
     for (size_t i = 0; i < bank * nb; i++)
-        m->dec[i] = get_f32(bp + 4 * i); /* dec, enc, out are one block */
+        m->dec[i] = crsae__get_f32(bp + 4 * i); /* dec, enc, out are one block */
     *out = m;
     return CRSAE_OK;
 }
@@ -224,25 +194,25 @@ crsae_status crsae_model_save_memory(const crsae_model *m, void **data, size_t *
     if (!p)
         return CRSAE_ERR_NOMEM;
     memcpy(p, MAGIC, sizeof MAGIC);
-    put_u32(p + 8, VERSION);
-    put_u32(p + 12, HEADER_SIZE);
-    put_u32(p + 16, m->untied ? FLAG_UNTIED : 0u);
-    put_u32(p + 20, (uint32_t)m->filters);
-    put_u32(p + 24, (uint32_t)m->size);
-    put_u32(p + 28, (uint32_t)m->stride);
-    put_u32(p + 32, (uint32_t)m->iterations);
-    put_f32(p + 36, m->lipschitz);
-    put_f32(p + 40, m->sigma_train);
-    put_f32(p + 44, m->bias_exponent);
-    put_u32(p + 48, (uint32_t)text);
+    crsae__put_u32(p + 8, VERSION);
+    crsae__put_u32(p + 12, HEADER_SIZE);
+    crsae__put_u32(p + 16, m->untied ? FLAG_UNTIED : 0u);
+    crsae__put_u32(p + 20, (uint32_t)m->filters);
+    crsae__put_u32(p + 24, (uint32_t)m->size);
+    crsae__put_u32(p + 28, (uint32_t)m->stride);
+    crsae__put_u32(p + 32, (uint32_t)m->iterations);
+    crsae__put_f32(p + 36, m->lipschitz);
+    crsae__put_f32(p + 40, m->sigma_train);
+    crsae__put_f32(p + 44, m->bias_exponent);
+    crsae__put_u32(p + 48, (uint32_t)text);
     memcpy(p + HEADER_SIZE, m->provenance, text);
     unsigned char *q = p + HEADER_SIZE + text;
     for (int c = 0; c < m->filters; c++, q += 4)
-        put_f32(q, m->lambda[c]);
+        crsae__put_f32(q, m->lambda[c]);
     size_t nf = (size_t)m->filters * m->size * m->size * (m->untied ? 3 : 1);
     for (size_t i = 0; i < nf; i++, q += 4)
-        put_f32(q, m->dec[i]);
-    put_u32(q, crc32_update(0, p, total - 4));
+        crsae__put_f32(q, m->dec[i]);
+    crsae__put_u32(q, crsae__crc32(0, p, total - 4));
     *data = p;
     *size = total;
     return CRSAE_OK;
@@ -253,30 +223,13 @@ crsae_status crsae_model_load_file(crsae_model **out, const char *path)
     if (!out || !path)
         return CRSAE_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return CRSAE_ERR_OPEN;
-    crsae_status st = CRSAE_ERR_READ;
-    unsigned char *buf = NULL;
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode))
-        goto done;
-    if (sb.st_size > (off_t)MAX_FILE) {
-        st = CRSAE_ERR_TOO_LARGE;
-        goto done;
-    }
-    size_t n = (size_t)sb.st_size;
-    buf = crsae__malloc(n);
-    if (!buf) {
-        st = CRSAE_ERR_NOMEM;
-        goto done;
-    }
-    if (fread(buf, 1, n, f) != n)
-        goto done;
+    unsigned char *buf;
+    size_t n;
+    crsae_status st = crsae__read_file(path, MAX_FILE, &buf, &n);
+    if (st != CRSAE_OK)
+        return st;
     st = crsae_model_load_memory(out, buf, n);
-done:
     crsae__free(buf);
-    fclose(f);
     return st;
 }
 
@@ -289,21 +242,26 @@ crsae_status crsae_model_save_file(const crsae_model *m, const char *path)
     crsae_status st = crsae_model_save_memory(m, &data, &size);
     if (st != CRSAE_OK)
         return st;
+    st = crsae__write_atomic(path, data, size);
+    crsae__free(data);
+    return st;
+}
+
+/* A temporary file beside path, written, synced and renamed over path. */
+crsae_status crsae__write_atomic(const char *path, const void *data, size_t size)
+{
     size_t plen = strlen(path);
     char *tmp = crsae__malloc(plen + 16);
-    if (!tmp) {
-        crsae__free(data);
+    if (!tmp)
         return CRSAE_ERR_NOMEM;
-    }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp-XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         crsae__free(tmp);
-        crsae__free(data);
         return CRSAE_ERR_OPEN;
     }
-    st = CRSAE_ERR_WRITE;
+    crsae_status st = CRSAE_ERR_WRITE;
     mode_t mask = umask(0);
     umask(mask);
     const unsigned char *p = data;
@@ -324,6 +282,38 @@ crsae_status crsae_model_save_file(const crsae_model *m, const char *path)
     else
         unlink(tmp);
     crsae__free(tmp);
-    crsae__free(data);
+    return st;
+}
+
+/* The whole of a regular file of at most max bytes. */
+crsae_status crsae__read_file(const char *path, size_t max, unsigned char **data, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return CRSAE_ERR_OPEN;
+    crsae_status st = CRSAE_ERR_READ;
+    unsigned char *buf = NULL;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode))
+        goto done;
+    if (sb.st_size > (off_t)max) {
+        st = CRSAE_ERR_TOO_LARGE;
+        goto done;
+    }
+    size_t n = (size_t)sb.st_size;
+    buf = crsae__malloc(n ? n : 1);
+    if (!buf) {
+        st = CRSAE_ERR_NOMEM;
+        goto done;
+    }
+    if (fread(buf, 1, n, f) != n)
+        goto done;
+    *data = buf;
+    *size = n;
+    buf = NULL;
+    st = CRSAE_OK;
+done:
+    crsae__free(buf);
+    fclose(f);
     return st;
 }

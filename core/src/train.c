@@ -235,9 +235,9 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
 
     crsae_status st = CRSAE_ERR_NOMEM;
     size_t img = (size_t)t.g.hd * t.g.ldi, tape_n = crsae__tape_floats(&t.g, m->iterations);
-    float *bias = crsae__malloc((size_t)t.C * sizeof(float));
-    float *adam_m = crsae__calloc((size_t)t.nparam, sizeof(float));
-    float *adam_v = crsae__calloc((size_t)t.nparam, sizeof(float));
+    crsae_train_state *own = NULL, *state = prm->state;
+    const bool resume = state && state->nparam > 0;
+    float *bias = NULL, *adam_m = NULL, *adam_v = NULL, *lambda0 = NULL;
     float *sum = crsae__malloc((size_t)t.nparam * sizeof(float));
     t.usable = crsae__malloc((size_t)count * sizeof(int));
     size_t crop = (size_t)t.Pc * t.Pc;
@@ -246,7 +246,6 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     t.grads = crsae__malloc((size_t)t.nparam * (size_t)prm->batch * sizeof(float));
     t.loss = crsae__malloc((size_t)prm->batch * sizeof(double));
     t.l1 = crsae__malloc((size_t)prm->batch * (size_t)t.C * sizeof(double));
-    float *lambda0 = crsae__malloc((size_t)t.C * sizeof(float));
     train_worker *workers = crsae__calloc((size_t)t.nthreads, sizeof(train_worker));
     crsae__pack ph = {0}, pe = {0}, pd = {0};
     bool packed = false;
@@ -254,8 +253,23 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         st = CRSAE_ERR_TOO_LARGE;
         goto done;
     }
-    if (!bias || !adam_m || !adam_v || !sum || !t.usable || !t.noisy || !t.clean || !t.grads ||
-        !t.loss || !t.l1 || !lambda0 || !workers)
+    if (resume && (state->nparam != t.nparam || state->filters != t.C ||
+                   state->prm.sigma != prm->sigma || state->prm.ensemble != prm->ensemble)) {
+        st = CRSAE_ERR_STATE_MISMATCH;
+        goto done;
+    }
+    if (!state && crsae_train_state_new(&own) != CRSAE_OK)
+        goto done;
+    if (!state)
+        state = own;
+    if (!resume && crsae__train_state_alloc(state, t.nparam, t.C) != CRSAE_OK)
+        goto done;
+    bias = state->bias;
+    adam_m = state->adam_m;
+    adam_v = state->adam_v;
+    lambda0 = state->lambda0;
+    if (!sum || !t.usable || !t.noisy || !t.clean || !t.grads ||
+        !t.loss || !t.l1 || !workers)
         goto done;
     for (int i = 0; i < t.nthreads; i++) {
         workers[i].t = &t;
@@ -283,15 +297,24 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
      * step 1/L follows H; an untied one keeps its L, since W_e learns the
      * step (the published untied models run with an L below H's norm). */
     const bool track_L = !m->untied || !(m->lipschitz > 0.0f);
-    float L;
-    if ((st = crsae_model_estimate_lipschitz(m, &L)) != CRSAE_OK)
-        goto done;
-    crsae_model_thresholds(m, prm->sigma, bias);
-    if (track_L)
-        m->lipschitz = L;
-    m->sigma_train = prm->sigma;
-    for (int c = 0; c < t.C; c++)
-        lambda0[c] = bias[c] * m->lipschitz / (prm->sigma * prm->sigma);
+    if (!resume) {
+        /* a resumed run has its thresholds and L as they were */
+        float L;
+        if ((st = crsae_model_estimate_lipschitz(m, &L)) != CRSAE_OK)
+            goto done;
+        crsae_model_thresholds(m, prm->sigma, bias);
+        if (track_L)
+            m->lipschitz = L;
+        m->sigma_train = prm->sigma;
+        for (int c = 0; c < t.C; c++)
+            lambda0[c] = bias[c] * m->lipschitz / (prm->sigma * prm->sigma);
+    }
+    else
+        m->lipschitz = state->lipschitz;
+    state->prm = *prm;
+    state->prm.progress = NULL;
+    state->prm.progress_user = NULL;
+    state->prm.state = NULL;
     t.enc.dec = &ph;
     t.enc.enc = m->untied ? &pe : &ph;
     t.enc.out = m->untied ? &pd : &ph;
@@ -301,7 +324,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     const double t0 = now_seconds();
     st = CRSAE_OK;
-    for (int step = 0; step < prm->steps; step++) {
+    for (int step = state->step; step < prm->steps; step++) {
         t.enc.inv_lipschitz = 1.0f / m->lipschitz;
         /* the batch: patches and noise from the seed and the step only */
         crsae_rng rng;
@@ -371,7 +394,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
             crsae__pack_fill(&pe, m->enc);
             crsae__pack_fill(&pd, m->out);
         }
-        if (track_L && ((step + 1) % 50 == 0 || step + 1 == prm->steps)) {
+        if (track_L && (step + 1) % 50 == 0) {
             float Ln;
             if (crsae_model_estimate_lipschitz(m, &Ln) == CRSAE_OK)
                 m->lipschitz = Ln;
@@ -379,6 +402,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         /* the model keeps lambda: b = lambda sigma^2 / L at sigma_train */
         for (int c = 0; c < t.C; c++)
             m->lambda[c] = bias[c] * m->lipschitz / (prm->sigma * prm->sigma);
+        state->step = step + 1;
         if (prm->progress) {
             crsae_train_report rep;
             rep.step = step + 1;
@@ -391,6 +415,17 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
                 st = CRSAE_ERR_CANCELLED;
                 break;
             }
+        }
+    }
+    /* The model leaves with a fresh L (thresholds kept); the state keeps the
+     * one the steps used, so that a resumed run continues exactly. */
+    if (state->step > 0 && (st == CRSAE_OK || st == CRSAE_ERR_CANCELLED)) {
+        state->lipschitz = m->lipschitz;
+        float Ln;
+        if (track_L && state->step % 50 != 0 && crsae_model_estimate_lipschitz(m, &Ln) == CRSAE_OK) {
+            m->lipschitz = Ln;
+            for (int c = 0; c < t.C; c++)
+                m->lambda[c] = bias[c] * Ln / (prm->sigma * prm->sigma);
         }
     }
 done:
@@ -407,9 +442,7 @@ done:
             crsae__free(workers[i].avg);
         }
     crsae__free(workers);
-    crsae__free(bias);
-    crsae__free(adam_m);
-    crsae__free(adam_v);
+    crsae_train_state_free(own);
     crsae__free(sum);
     crsae__free(t.usable);
     crsae__free(t.noisy);
@@ -417,6 +450,5 @@ done:
     crsae__free(t.grads);
     crsae__free(t.loss);
     crsae__free(t.l1);
-    crsae__free(lambda0);
     return st;
 }

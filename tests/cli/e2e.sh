@@ -88,6 +88,30 @@ check "train" 0 "$crsae" train --data "$tmp/train" --sigma 25 --filters 8 --size
 check "info trained" 0 "$crsae" info "$tmp/tiny.crsae"
 assert "provenance says how" grep -q "Trained by crsae" "$tmp/out.txt"
 check "denoise with the trained model" 0 "$crsae" denoise --sigma 25 --model "$tmp/tiny.crsae" "$tmp/noisy.png" "$tmp/tiny-out.png"
+# Checkpoints: 12 steps, then resumed to 30, equal an uninterrupted 30.
+tiny=(--data "$tmp/train" --sigma 25 --filters 8 --size 5 --stride 2 --iterations 5 --batch 4 --patch 24 --bias em)
+check "train 30 steps" 0 "$crsae" train "${tiny[@]}" --steps 30 --out "$tmp/whole.crsae"
+check "train 12 steps with a checkpoint" 0 "$crsae" train "${tiny[@]}" --steps 12 \
+    --checkpoint "$tmp/ck" --checkpoint-every 5 --out "$tmp/part.crsae"
+check "resume to 30 steps" 0 "$crsae" train --data "$tmp/train" --resume "$tmp/ck" --steps 30 \
+    --out "$tmp/resumed.crsae"
+assert "resume says where" grep -q "resuming at step 12 of 30" "$tmp/err.txt"
+"$crsae" denoise --sigma 25 --model "$tmp/whole.crsae" "$tmp/noisy.png" "$tmp/whole.png"
+"$crsae" denoise --sigma 25 --model "$tmp/resumed.crsae" "$tmp/noisy.png" "$tmp/resumed.png"
+assert "resumed model denoises like the uninterrupted one" cmp -s "$tmp/whole.png" "$tmp/resumed.png"
+printf 'CRSAECKP garbage' >"$tmp/badck"
+check "resume from a corrupt checkpoint" 5 "$crsae" train --data "$tmp/train" --resume "$tmp/badck" --out "$tmp/r2.crsae"
+assert "no model from a corrupt checkpoint" test ! -e "$tmp/r2.crsae"
+# Ctrl-C: a checkpoint and a usable model, exit 7.
+"$crsae" train "${tiny[@]}" --steps 1000000 --checkpoint "$tmp/ck2" --out "$tmp/int.crsae" 2>"$tmp/int.txt" &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid
+assert "Ctrl-C exits 7" test $? -eq 7
+check "the model after Ctrl-C loads" 0 "$crsae" info "$tmp/int.crsae"
+check "the checkpoint after Ctrl-C resumes" 0 "$crsae" train --data "$tmp/train" --resume "$tmp/ck2" \
+    --steps 1 --out "$tmp/int2.crsae"
 check "train needs --out" 2 "$crsae" train --data "$tmp/train" --sigma 25
 check "train on no images" 3 "$crsae" train --data "$tmp/none" --sigma 25 --out "$tmp/x.crsae"
 check "train into a missing folder" 6 "$crsae" train --data "$tmp/train" --sigma 25 --filters 4 --size 3 \
