@@ -239,6 +239,61 @@ static void test_resume_equals_uninterrupted(void **state)
     crsae_model_free(resumed);
 }
 
+static double denoise_mse(const crsae_model *m, const float *noisy, const float *clean, int w, int h)
+{
+    crsae_denoise_params dp;
+    crsae_denoise_params_init(&dp);
+    dp.sigma = 0.1f;
+    float *out = malloc(sizeof(float) * (size_t)w * h);
+    assert_non_null(out);
+    assert_int_equal(crsae_denoise_plane(m, &dp, noisy, (size_t)w, out, (size_t)w, w, h), CRSAE_OK);
+    double e = 0.0;
+    for (int i = 0; i < w * h; i++)
+        e += (double)(out[i] - clean[i]) * (out[i] - clean[i]) / (w * h);
+    free(out);
+    return e;
+}
+
+/* Without clean images (SURE on the noisy ones), training still lowers the
+ * true denoising error, and the loss it reports estimates that error. */
+static void test_sure_learns_from_noisy_images(void **state)
+{
+    (void)state;
+    const int w = 96, h = 96;
+    float *clean = tu_synthetic_image(w, h, 21), *noisy = malloc(sizeof(float) * w * h);
+    assert_non_null(noisy);
+    memcpy(noisy, clean, sizeof(float) * w * h);
+    assert_int_equal(crsae_add_noise(noisy, (size_t)w, w, h, 1, 0.1f, 9), CRSAE_OK);
+    crsae_model *m;
+    assert_int_equal(crsae_model_new(&m, 8, 5, 2, 0), CRSAE_OK);
+    assert_int_equal(crsae_model_set_params(m, 5, 1.0f, 0.1f, 1.0f), CRSAE_OK);
+    assert_int_equal(crsae_model_randomize(m, 0.1f, 3), CRSAE_OK);
+    double before = denoise_mse(m, noisy, clean, w, h);
+    crsae_train_params p;
+    crsae_train_params_init(&p);
+    p.sigma = 0.1f;
+    p.patch = 24;
+    p.batch = 4;
+    p.steps = 150;
+    p.learning_rate = 3e-3f;
+    p.self_supervised = 1;
+    losses l = {0};
+    p.progress = record;
+    p.progress_user = &l;
+    const float *imgs[1] = {noisy};
+    assert_int_equal(crsae_train(m, &p, imgs, &w, &h, 1), CRSAE_OK);
+    double after = denoise_mse(m, noisy, clean, w, h);
+    print_message("true MSE %.5f -> %.5f; SURE estimate of the last 10 batches %.5f\n", before,
+                  after, l.last);
+    assert_true(after < 0.7 * before);
+    assert_true(after < 0.75 * 0.01); /* better than the noise: not the identity */
+    /* one patch of 14 x 14 pixels per image: a loose match */
+    assert_true(l.last > 0.3 * after && l.last < 3.0 * after);
+    crsae_model_free(m);
+    free(clean);
+    free(noisy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_ensemble_untied),
         cmocka_unit_test(test_em_lambda_follows_codes),
         cmocka_unit_test(test_resume_equals_uninterrupted),
+        cmocka_unit_test(test_sure_learns_from_noisy_images),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -268,6 +268,10 @@ typedef struct crsae_train_params {
     int ensemble;         /* 1: the loss is on the mean of all s*s shifted
                              reconstructions, as crsae_denoise_* computes it
                              (s*s times the work; untied models need it) */
+    int self_supervised;  /* 1: the images are noisy photos (noise of std
+                             sigma), no clean target: the loss is Stein's
+                             unbiased estimate of the denoising error (SURE);
+                             twice the work */
     crsae_train_progress_fn progress;
     void *progress_user;
     crsae_train_state *state; /* NULL, or a state to start from (empty or
@@ -295,7 +299,8 @@ CRSAE_API void crsae_train_state_free(crsae_train_state *state);
 /* Steps done so far. */
 CRSAE_API int crsae_train_state_step(const crsae_train_state *state);
 /* The settings of the run that filled the state (sigma, patch, batch,
- * steps, learning_rate, learn_bias, seed, ensemble; callbacks, threads and
+ * steps, learning_rate, learn_bias, seed, ensemble, self_supervised;
+ * callbacks, threads and
  * state are left as they are).  CRSAE_ERR_INVALID_ARGUMENT if it is empty. */
 CRSAE_API crsae_status crsae_train_state_params(const crsae_train_state *state,
                                                 crsae_train_params *params);

@@ -1,7 +1,8 @@
 /* checkpoint.c - the training state (Adam's moments, the steps done, the
  * settings) and the checkpoint file that carries it with its model:
  *   "CRSAECKP" | u32 version | u32 model bytes | model file |
- *   u32 step, nparam, filters, patch, batch, steps, learn_bias, ensemble,
+ *   u32 step, nparam, filters, patch, batch, steps, learn_bias,
+ *   ensemble (bit 0) and self_supervised (bit 1),
  *   seed low, seed high | f32 sigma, learning rate, L of the last step |
  *   f32 adam_m[nparam], adam_v[nparam], lambda0[filters], bias[filters] |
  *   u32 CRC-32 of all before. */
@@ -51,6 +52,7 @@ crsae_status crsae_train_state_params(const crsae_train_state *s, crsae_train_pa
     p->learn_bias = s->prm.learn_bias;
     p->seed = s->prm.seed;
     p->ensemble = s->prm.ensemble;
+    p->self_supervised = s->prm.self_supervised;
     return CRSAE_OK;
 }
 
@@ -105,7 +107,7 @@ crsae_status crsae_checkpoint_save_file(const crsae_model *m, const crsae_train_
     const uint32_t fields[CKPT_U32] = {
         (uint32_t)s->step,          (uint32_t)s->nparam,         (uint32_t)s->filters,
         (uint32_t)s->prm.patch,     (uint32_t)s->prm.batch,      (uint32_t)s->prm.steps,
-        (uint32_t)s->prm.learn_bias, (uint32_t)s->prm.ensemble,   (uint32_t)s->prm.seed,
+        (uint32_t)s->prm.learn_bias, (uint32_t)(s->prm.ensemble | s->prm.self_supervised << 1),   (uint32_t)s->prm.seed,
         (uint32_t)(s->prm.seed >> 32)};
     for (unsigned i = 0; i < CKPT_U32; i++, p += 4)
         crsae__put_u32(p, fields[i]);
@@ -171,7 +173,7 @@ static crsae_status parse(const unsigned char *buf, size_t n, crsae_model **mout
         goto fail;
     st = CRSAE_ERR_MODEL_VALUE;
     if (f[0] > (uint32_t)INT32_MAX || f[3] < (uint32_t)m->size || f[3] > 1024 || f[4] < 1 ||
-        f[4] > 4096 || f[5] > (uint32_t)INT32_MAX || f[6] > CRSAE_BIAS_EM || f[7] > 1)
+        f[4] > 4096 || f[5] > (uint32_t)INT32_MAX || f[6] > CRSAE_BIAS_EM || f[7] > 3)
         goto fail;
     if ((st = crsae_train_state_new(&s)) != CRSAE_OK ||
         (st = crsae__train_state_alloc(s, (int)f[1], (int)f[2])) != CRSAE_OK)
@@ -181,7 +183,8 @@ static crsae_status parse(const unsigned char *buf, size_t n, crsae_model **mout
     s->prm.batch = (int)f[4];
     s->prm.steps = (int)f[5];
     s->prm.learn_bias = (int)f[6];
-    s->prm.ensemble = (int)f[7];
+    s->prm.ensemble = (int)(f[7] & 1u);
+    s->prm.self_supervised = (int)(f[7] >> 1);
     s->prm.seed = (uint64_t)f[8] | (uint64_t)f[9] << 32;
     s->prm.sigma = crsae__get_f32(p);
     s->prm.learning_rate = crsae__get_f32(p + 4);

@@ -72,12 +72,14 @@ typedef struct trainer {
     int Pc;  /* side of a stored crop: P, plus s - 1 for the shift ensemble */
     int nsh; /* shifts averaged per patch: 1, or s * s */
     int lo, hi; /* the loss covers crop rows and columns [lo, hi) */
+    int sure;   /* no clean images: Stein's unbiased risk estimate */
+    float eps;  /* SURE's finite-difference step */
     const float *const *images;
     const int *widths, *heights;
     int *usable;
     int nusable;
     /* the batch of this step */
-    float *noisy, *clean; /* batch x Pc x Pc */
+    float *noisy, *clean; /* batch x Pc x Pc; SURE: clean holds the probes */
     float *grads;         /* batch x nparam */
     double *loss;         /* batch */
     double *l1;           /* batch x C: sum of |x_T| of each filter's code */
@@ -88,64 +90,102 @@ typedef struct train_worker {
     trainer *t;
     int id;
     float *tape;
-    float *y, *avg; /* one shift's input (hd x ldi); the crop's mean (Pc x Pc) */
+    float *y, *avg; /* one shift's input (hd x ldi); the crop's means (2 x Pc x Pc) */
 } train_worker;
 
-/* One patch: every shift's reconstruction (the grid of atoms moved by
- * (dy, dx) inside the crop), their mean against the clean crop, and the
- * gradient of 0.5 |mean - clean|^2 through each shift.  The last shift's
- * tape is still valid after the first pass, so it goes back first. */
+/* The input of shift j (the atoms' grid moved by (dy, dx) inside the crop)
+ * for input k: the noisy crop, or (SURE) the crop plus eps times the probe. */
+static void load_window(const trainer *t, train_worker *w, int b, int j, int k)
+{
+    const crsae__geom *g = &t->g;
+    const int P = t->P, Pc = t->Pc, dy = j / g->s, dx = j % g->s;
+    const float *no = t->noisy + (size_t)b * Pc * Pc, *pr = t->clean + (size_t)b * Pc * Pc;
+    for (int r = 0; r < P; r++) {
+        float *dst = w->y + (size_t)r * g->ldi;
+        const float *src = no + (size_t)(dy + r) * Pc + dx, *ps = pr + (size_t)(dy + r) * Pc + dx;
+        if (k == 0)
+            memcpy(dst, src, (size_t)P * sizeof(float));
+        else
+            for (int c = 0; c < P; c++)
+                dst[c] = src[c] + t->eps * ps[c];
+    }
+}
+
+/* One patch: every shift's reconstruction, their mean f(y), the loss and
+ * the gradient of that loss through each shift; the last tape recorded is
+ * still valid after the first pass, so it goes back first.
+ * Supervised: 0.5 |f(y) - clean|^2.  SURE (the images are the noisy
+ * photos, no clean target): 0.5 sum_i [(y_i - f_i)^2 - sigma^2
+ * + 2 sigma^2 p_i (f(y + eps p)_i - f_i) / eps], p a Gaussian probe: an
+ * unbiased estimate of 0.5 |f(y) - clean|^2 (Stein), its divergence term
+ * by one Monte-Carlo probe. */
 static double patch_grad(trainer *t, train_worker *w, crsae__tape *tape, int b,
                          crsae__grads *grads)
 {
     const crsae__geom *g = &t->g;
-    const int P = t->P, Pc = t->Pc, s = g->s, ns = t->nsh;
-    const float *no = t->noisy + (size_t)b * Pc * Pc, *cl = t->clean + (size_t)b * Pc * Pc;
+    const int P = t->P, Pc = t->Pc, s = g->s, ns = t->nsh, nin = t->sure ? 2 : 1;
+    const size_t crop = (size_t)Pc * Pc;
+    const float *no = t->noisy + (size_t)b * crop, *cl = t->clean + (size_t)b * crop;
     const float inv = 1.0f / (float)ns;
-    float *avg = w->avg;
     memset(w->y, 0, (size_t)g->hd * g->ldi * sizeof(float));
-    memset(avg, 0, (size_t)Pc * Pc * sizeof(float));
+    memset(w->avg, 0, crop * (size_t)nin * sizeof(float));
     double *l1 = t->l1 + (size_t)b * t->C;
     memset(l1, 0, (size_t)t->C * sizeof(double));
     for (int j = 0; j < ns; j++) {
         int dy = j / s, dx = j % s;
-        for (int r = 0; r < P; r++)
-            memcpy(w->y + (size_t)r * g->ldi, no + (size_t)(dy + r) * Pc + dx,
-                   (size_t)P * sizeof(float));
-        crsae__forward(g, &t->enc, w->y, tape);
-        for (int c = 0; c < t->C; c++) {
-            double a = 0.0;
-            for (size_t i = (size_t)c * g->plane; i < (size_t)(c + 1) * g->plane; i++)
-                a += fabsf(tape->gx[i]);
-            l1[c] += a;
+        for (int k = 0; k < nin; k++) {
+            load_window(t, w, b, j, k);
+            crsae__forward(g, &t->enc, w->y, tape);
+            float *avg = w->avg + crop * (size_t)k;
+            for (int r = 0; r < P; r++)
+                for (int c = 0; c < P; c++)
+                    avg[(size_t)(dy + r) * Pc + dx + c] += inv * tape->img[(size_t)r * g->ldi + c];
+            if (k)
+                continue;
+            for (int c = 0; c < t->C; c++) {
+                double a = 0.0;
+                for (size_t i = (size_t)c * g->plane; i < (size_t)(c + 1) * g->plane; i++)
+                    a += fabsf(tape->gx[i]);
+                l1[c] += a;
+            }
         }
-        for (int r = 0; r < P; r++)
-            for (int c = 0; c < P; c++)
-                avg[(size_t)(dy + r) * Pc + dx + c] += inv * tape->img[(size_t)r * g->ldi + c];
     }
-    /* avg becomes dLoss/d(mean), zero outside the loss region */
+    /* the avg arrays become dLoss/df (and dLoss/df(y + eps p)), zero
+     * outside the loss region */
     double loss = 0.0;
+    const double var = (double)t->prm->sigma * t->prm->sigma;
+    const float coef = t->sure ? (float)(var / t->eps) : 0.0f;
+    float *f = w->avg, *f2 = w->avg + crop;
     for (int r = 0; r < Pc; r++)
         for (int c = 0; c < Pc; c++) {
             size_t i = (size_t)r * Pc + c;
             int inside = r >= t->lo && r < t->hi && c >= t->lo && c < t->hi;
-            float d = inside ? avg[i] - cl[i] : 0.0f;
-            avg[i] = d;
-            loss += 0.5 * (double)d * d;
+            if (!t->sure) {
+                float d = inside ? f[i] - cl[i] : 0.0f;
+                f[i] = d;
+                loss += 0.5 * (double)d * d;
+            } else if (!inside) {
+                f[i] = f2[i] = 0.0f;
+            } else {
+                float d = f[i] - no[i], pd = cl[i] * (f2[i] - f[i]);
+                loss += 0.5 * ((double)d * d - var) + (double)coef * pd;
+                f[i] = d - coef * cl[i];
+                f2[i] = coef * cl[i];
+            }
         }
-    for (int k = 0; k < ns; k++) {
-        int j = ns - 1 - k, dy = j / s, dx = j % s;
-        if (k > 0) {
-            for (int r = 0; r < P; r++)
-                memcpy(w->y + (size_t)r * g->ldi, no + (size_t)(dy + r) * Pc + dx,
-                       (size_t)P * sizeof(float));
+    for (int q = 0; q < ns * nin; q++) {
+        int step = ns * nin - 1 - q, j = step / nin, k = step % nin;
+        int dy = j / s, dx = j % s;
+        if (q > 0) {
+            load_window(t, w, b, j, k);
             crsae__forward(g, &t->enc, w->y, tape);
         }
+        const float *up = w->avg + crop * (size_t)k;
         float *rec = tape->img;
         memset(rec, 0, (size_t)g->hd * g->ldi * sizeof(float));
         for (int r = 0; r < P; r++)
             for (int c = 0; c < P; c++)
-                rec[(size_t)r * g->ldi + c] = inv * avg[(size_t)(dy + r) * Pc + dx + c];
+                rec[(size_t)r * g->ldi + c] = inv * up[(size_t)(dy + r) * Pc + dx + c];
         crsae__backward(g, &t->enc, tape, grads);
     }
     return loss;
@@ -224,6 +264,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     t.Pc = t.P + (t.nsh > 1 ? m->stride - 1 : 0);
     t.lo = (t.nsh > 1 ? m->stride - 1 : 0) + t.border;
     t.hi = t.P - t.border;
+    t.sure = prm->self_supervised != 0;
+    t.eps = 0.01f * prm->sigma;
     t.nbanks = m->untied ? 3 : 1;
     size_t bank = (size_t)t.C * t.KK;
     t.nparam = (int)(bank * (size_t)t.nbanks) + t.C;
@@ -254,7 +296,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         goto done;
     }
     if (resume && (state->nparam != t.nparam || state->filters != t.C ||
-                   state->prm.sigma != prm->sigma || state->prm.ensemble != prm->ensemble)) {
+                   state->prm.sigma != prm->sigma || state->prm.ensemble != prm->ensemble ||
+                   state->prm.self_supervised != prm->self_supervised)) {
         st = CRSAE_ERR_STATE_MISMATCH;
         goto done;
     }
@@ -276,7 +319,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         workers[i].id = i;
         workers[i].tape = crsae__malloc_aligned(tape_n * sizeof(float));
         workers[i].y = crsae__malloc(img * sizeof(float));
-        workers[i].avg = crsae__malloc(crop * sizeof(float));
+        workers[i].avg = crsae__malloc(2 * crop * sizeof(float));
         if (!workers[i].tape || !workers[i].y || !workers[i].avg)
             goto done;
     }
@@ -338,8 +381,9 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
             for (int r = 0; r < t.Pc; r++)
                 for (int c = 0; c < t.Pc; c++) {
                     float v = images[id][(size_t)(y0 + r) * w + x0 + c];
-                    cl[(size_t)r * t.Pc + c] = v;
-                    no[(size_t)r * t.Pc + c] = v + prm->sigma * (float)crsae__rng_normal(&rng);
+                    float n = (float)crsae__rng_normal(&rng);
+                    cl[(size_t)r * t.Pc + c] = t.sure ? n : v;
+                    no[(size_t)r * t.Pc + c] = t.sure ? v : v + prm->sigma * n;
                 }
         }
         /* gradients, one patch per item, summed in patch order */
