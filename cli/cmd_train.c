@@ -22,35 +22,96 @@ typedef struct image_set {
     float **pixels;
     int *w, *h;
     int n, cap;
+    double mp; /* megapixels of the --from-image photo */
 } image_set;
 
+/* Adam's step for --from-image: the built-in model is already good, a few
+ * dozen steps must not undo it. */
+#define FROM_IMAGE_LR 3e-4
+
+
+static int push_plane(image_set *s, float *g, int w, int h, const char *path)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 64;
+        float **px = realloc(s->pixels, sizeof(float *) * (size_t)cap);
+        if (px)
+            s->pixels = px;
+        int *ws = px ? realloc(s->w, sizeof(int) * (size_t)cap) : NULL;
+        if (ws)
+            s->w = ws;
+        int *hs = ws ? realloc(s->h, sizeof(int) * (size_t)cap) : NULL;
+        if (hs)
+            s->h = hs;
+        if (!hs) {
+            cli_error(path, _("out of memory"));
+            free(g);
+            return EXIT_INTERNAL;
+        }
+        s->cap = cap;
+    }
+    s->pixels[s->n] = g;
+    s->w[s->n] = w;
+    s->h[s->n] = h;
+    s->n++;
+    return EXIT_OK;
+}
+
+/* One clean training image, as grey. */
 static int add_image(image_set *s, const char *path)
 {
     pngio_image img;
     int rc = cli_read_png(path, &img);
     if (rc != EXIT_OK)
         return rc;
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 64;
-        s->pixels = realloc(s->pixels, sizeof(float *) * (size_t)s->cap);
-        s->w = realloc(s->w, sizeof(int) * (size_t)s->cap);
-        s->h = realloc(s->h, sizeof(int) * (size_t)s->cap);
-        if (!s->pixels || !s->w || !s->h) {
-            cli_error(path, _("out of memory"));
-            pngio_free(&img);
-            return EXIT_INTERNAL;
-        }
-    }
     float *g = images_luma(&img);
+    int w = img.width, h = img.height;
     pngio_free(&img);
     if (!g) {
         cli_error(path, _("out of memory"));
         return EXIT_INTERNAL;
     }
-    s->pixels[s->n] = g;
-    s->w[s->n] = img.width;
-    s->h[s->n] = img.height;
-    s->n++;
+    return push_plane(s, g, w, h, path);
+}
+
+/* The planes of one noisy photo; *sigma (0..255) estimated when asked. */
+static int add_noisy(image_set *s, const char *path, double *sigma)
+{
+    pngio_image img;
+    int rc = cli_read_png(path, &img);
+    if (rc != EXIT_OK)
+        return rc;
+    if (sigma) {
+        float est;
+        crsae_status st = crsae_estimate_sigma(img.pixels, (size_t)img.width * img.channels,
+                                               img.width, img.height, img.channels, &est);
+        if (st != CRSAE_OK || !(est > 0.0f)) {
+            cli_error(path, _("cannot estimate the noise level (%s); give --sigma"),
+                      st != CRSAE_OK ? crsae_strerror(st) : _("no noise found"));
+            pngio_free(&img);
+            return EXIT_INPUT;
+        }
+        *sigma = est * 255.0;
+        if (*sigma < 0.1)
+            *sigma = 0.1;
+    }
+    float *planes[3];
+    int n = images_opponent(&img, planes);
+    s->mp = (double)img.width * img.height / 1e6;
+    int w = img.width, h = img.height;
+    pngio_free(&img);
+    if (n == 0) {
+        cli_error(path, _("out of memory"));
+        return EXIT_INTERNAL;
+    }
+    for (int k = 0; k < n; k++) {
+        rc = push_plane(s, planes[k], w, h, path);
+        if (rc != EXIT_OK) {
+            for (int j = k + 1; j < n; j++)
+                free(planes[j]);
+            return rc;
+        }
+    }
     return EXIT_OK;
 }
 
@@ -79,6 +140,8 @@ static int add_path(image_set *s, const char *path)
 
 typedef struct progress {
     int tty;
+    double budget; /* seconds; 0: none */
+    int over_budget;
     crsae_train_report last;
     const crsae_model *model;
     const crsae_train_state *state;
@@ -109,14 +172,21 @@ static int on_progress(const crsae_train_report *r, void *user)
     }
     if (p->checkpoint && p->every > 0 && r->step % p->every == 0 && !write_checkpoint(p))
         return 1;
+    if (p->budget > 0 && r->seconds >= p->budget) {
+        p->over_budget = 1;
+        return 1;
+    }
     return interrupted != 0;
 }
 
 static void help(void)
 {
     printf(_("Usage: crsae train --data DIR|FILE [--data ...] --sigma N --out MODEL [OPTIONS]\n"
+             "       crsae train --from-image NOISY.png [--sigma N|auto] --out MODEL [OPTIONS]\n"
              "Learns a dictionary from clean images with noise of level N (0..255 scale)\n"
-             "added to random patches.\n"
+             "added to random patches; or adapts a model (the built-in one unless --init)\n"
+             "to one noisy photo, without a clean version, by Stein's unbiased risk\n"
+             "estimate, for --seconds S (60 per megapixel, at least 60).\n"
              "  --filters C (64)  --size K (7)  --stride s (5)  --iterations T (15)  --untied\n"
              "  --init MODEL      start from this model (\"default\": the built-in one)\n"
              "  --steps N (500)  --batch B (8)  --patch P (64)  --lr X (0.001)\n"
@@ -145,12 +215,15 @@ int cmd_train(int argc, char **argv)
         {"lr", required_argument, NULL, 'l'},         {"seed", required_argument, NULL, 'r'},
         {"threads", required_argument, NULL, 't'},    {"fixed-bias", no_argument, NULL, 'f'},
         {"checkpoint", required_argument, NULL, 'k'}, {"checkpoint-every", required_argument, NULL, 'e'},
-        {"resume", required_argument, NULL, 'R'},     {"bias", required_argument, NULL, 'B'},       {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
+        {"resume", required_argument, NULL, 'R'},     {"from-image", required_argument, NULL, 'F'},
+        {"seconds", required_argument, NULL, 'X'},     {"bias", required_argument, NULL, 'B'},       {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     double sigma = 0, C = 64, K = 7, S = 5, T = 15, steps = 500, batch = 8, patch = 64,
            lr = 1e-3, seed = 1, threads = 0;
     int untied = 0, bias_mode = CRSAE_BIAS_BACKPROP, ensemble = -1, c;
-    const char *out = NULL, *init = NULL, *checkpoint = NULL, *resume = NULL;
+    const char *out = NULL, *init = NULL, *checkpoint = NULL, *resume = NULL, *from = NULL;
+    double seconds = 0;
+    int sigma_auto = 0, lr_given = 0;
     double every = 100;
     int steps_given = 0, T_given = 0;
     const char *data[256];
@@ -163,7 +236,12 @@ int cmd_train(int argc, char **argv)
             if (ndata < 256)
                 data[ndata++] = optarg;
             break;
-        case 's': ok = cli_number("--sigma", optarg, 0.1, 255, &sigma); break;
+        case 's':
+            if (!strcmp(optarg, "auto"))
+                sigma_auto = 1;
+            else
+                ok = cli_number("--sigma", optarg, 0.1, 255, &sigma);
+            break;
         case 'o': out = optarg; break;
         case 'C': ok = cli_number("--filters", optarg, 1, CRSAE_MAX_FILTERS, &C); break;
         case 'K': ok = cli_number("--size", optarg, 1, CRSAE_MAX_SIZE, &K); break;
@@ -181,9 +259,14 @@ int cmd_train(int argc, char **argv)
         case 'k': checkpoint = optarg; break;
         case 'e': ok = cli_number("--checkpoint-every", optarg, 1, 1e9, &every); break;
         case 'R': resume = optarg; break;
+        case 'F': from = optarg; break;
+        case 'X': ok = cli_number("--seconds", optarg, 1, 1e7, &seconds); break;
         case 'b': ok = cli_number("--batch", optarg, 1, 4096, &batch); break;
         case 'p': ok = cli_number("--patch", optarg, 1, 1024, &patch); break;
-        case 'l': ok = cli_number("--lr", optarg, 1e-7, 1, &lr); break;
+        case 'l':
+            ok = cli_number("--lr", optarg, 1e-7, 1, &lr);
+            lr_given = 1;
+            break;
         case 'r': ok = cli_number("--seed", optarg, 0, 9007199254740992.0, &seed); break;
         case 't': ok = cli_number("--threads", optarg, 0, 256, &threads); break;
         case 'f': bias_mode = CRSAE_BIAS_FIXED; break;
@@ -207,8 +290,14 @@ int cmd_train(int argc, char **argv)
         if (!ok)
             return EXIT_USAGE;
     }
-    if (!out || (sigma <= 0 && !resume) || ndata == 0 || optind != argc) {
-        cli_error("train", _("needs --data, --sigma and --out (try crsae train --help)"));
+    if (from && (ndata > 0 || resume)) {
+        cli_error("train", _("--from-image does not go with --data or --resume"));
+        return EXIT_USAGE;
+    }
+    if (!out || (!from && ((sigma <= 0 && !resume) || ndata == 0 || sigma_auto)) ||
+        optind != argc) {
+        cli_error("train", _("needs --data, --sigma and --out, or --from-image and --out (try "
+                             "crsae train --help)"));
         return EXIT_USAGE;
     }
     if (S > K || (int)patch < (int)K) {
@@ -219,6 +308,20 @@ int cmd_train(int argc, char **argv)
     int rc = EXIT_OK;
     for (int i = 0; i < ndata && rc == EXIT_OK; i++)
         rc = add_path(&set, data[i]);
+    if (from) {
+        /* one noisy photo: its planes, its noise level, a time budget */
+        rc = add_noisy(&set, from, sigma > 0 ? NULL : &sigma);
+        if (rc != EXIT_OK)
+            goto done;
+        if (!init)
+            init = "default";
+        if (seconds <= 0)
+            seconds = 60.0 * (set.mp > 1.0 ? set.mp : 1.0);
+        if (!lr_given)
+            lr = FROM_IMAGE_LR;
+        if (!steps_given)
+            steps = 1e9;
+    }
     crsae_model *m = NULL;
     crsae_train_state *state = NULL;
     if (rc == EXIT_OK && set.n == 0) {
@@ -284,7 +387,11 @@ int cmd_train(int argc, char **argv)
     }
     p.threads = (int)threads;
     p.state = state;
-    progress pr = {isatty(STDERR_FILENO), {0}, m, state, checkpoint, (int)every, 0};
+    p.self_supervised = from != NULL;
+    progress pr = {isatty(STDERR_FILENO), seconds, 0, {0}, m, state, checkpoint, (int)every, 0};
+    if (from && !pr.tty)
+        fprintf(stderr, _("adapting the model to %s: sigma %.2f, up to %.0f s\n"), from, sigma,
+                seconds);
     p.progress = on_progress;
     p.progress_user = &pr;
     struct sigaction sa, old;
@@ -299,6 +406,8 @@ int cmd_train(int argc, char **argv)
     if ((st == CRSAE_OK || st == CRSAE_ERR_CANCELLED) && checkpoint && !pr.failed &&
         crsae_train_state_step(state) > 0 && pr.last.step % pr.every != 0)
         write_checkpoint(&pr);
+    if (st == CRSAE_ERR_CANCELLED && pr.over_budget && !interrupted)
+        st = CRSAE_OK; /* the time budget is the plan */
     if (st == CRSAE_ERR_CANCELLED && pr.failed) {
         rc = EXIT_OUTPUT;
         goto done;
@@ -320,6 +429,8 @@ int cmd_train(int argc, char **argv)
                        p.ensemble ? "shift-ensemble loss" : "one shift per patch", set.n);
     for (int i = 0; i < ndata && len < (int)sizeof prov - 1; i++)
         len += snprintf(prov + len, sizeof prov - (size_t)len, " %s", data[i]);
+    if (from && len < (int)sizeof prov - 1)
+        len += snprintf(prov + len, sizeof prov - (size_t)len, " the noisy photo %s (SURE)", from);
     if (len < (int)sizeof prov - 1)
         snprintf(prov + len, sizeof prov - (size_t)len,
                  "; %.0f s; last batch PSNR %.2f dB%s", pr.last.seconds, pr.last.psnr,

@@ -24,7 +24,8 @@ size_t crsae__tape_floats(const crsae__geom *g, int T)
     size_t per_iter = 2 * code + img;
     if (!crsae__mul(per_iter, (size_t)T, &total))
         return 0;
-    size_t rest = 4 * code + 2 * img + crsae__row_scratch(g);
+    size_t fg = ((size_t)g->nv + (size_t)g->C) * (size_t)g->K * (size_t)g->K;
+    size_t rest = 4 * code + 2 * img + fg + crsae__row_scratch(g);
     if (total > SIZE_MAX - rest)
         return 0;
     return total + rest;
@@ -42,26 +43,41 @@ void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int T, float *block)
     t->carry = t->gz + code;
     t->img = t->carry + code;
     t->img2 = t->img + img;
-    t->row = t->img2 + img;
+    t->fg = t->img2 + img;
+    t->row = t->fg + ((size_t)g->nv + (size_t)g->C) * (size_t)g->K * (size_t)g->K;
 }
 
-/* dbank[c][a][b] += scale * sum_{u,v} code[c][u][v] img[u s + a][v s + b] */
+/* dbank[c][a][b] += scale * sum_{u,v} code[c][u][v] img[u s + a][v s + b]:
+ * a product of the codes (C x N) and the image's patches (N x K*K), done a
+ * row of atoms at a time so the inner loop runs over the K*K contiguous
+ * pixels of a patch (the compiler vectorizes it).  scratch: nv*K*K + C*K*K
+ * floats (crsae__tape.fg). */
 static void filter_grad(const crsae__geom *g, const float *img, const float *code, float scale,
-                        float *dbank)
+                        float *dbank, float *scratch)
 {
-    const int K = g->K, s = g->s;
-    for (int c = 0; c < g->C; c++)
-        for (int a = 0; a < K; a++)
-            for (int b = 0; b < K; b++) {
-                double acc = 0.0;
-                for (int u = 0; u < g->nu; u++) {
-                    const float *cr = code + (size_t)c * g->plane + (size_t)u * g->ldv;
-                    const float *ir = img + (size_t)(u * s + a) * g->ldi + b;
-                    for (int v = 0; v < g->nv; v++)
-                        acc += (double)cr[v] * ir[(size_t)v * s];
-                }
-                dbank[((size_t)c * K + a) * K + b] += (float)(scale * acc);
+    const int K = g->K, s = g->s, KK = K * K, C = g->C;
+    float *restrict X = scratch, *restrict acc = scratch + (size_t)g->nv * KK;
+    memset(acc, 0, (size_t)C * KK * sizeof(float));
+    for (int u = 0; u < g->nu; u++) {
+        for (int v = 0; v < g->nv; v++)
+            for (int a = 0; a < K; a++)
+                memcpy(X + (size_t)v * KK + (size_t)a * K,
+                       img + (size_t)(u * s + a) * g->ldi + (size_t)v * s, (size_t)K * sizeof(float));
+        for (int c = 0; c < C; c++) {
+            const float *cr = code + (size_t)c * g->plane + (size_t)u * g->ldv;
+            float *restrict ac = acc + (size_t)c * KK;
+            for (int v = 0; v < g->nv; v++) {
+                const float w = cr[v];
+                if (w == 0.0f)
+                    continue; /* the codes are sparse */
+                const float *restrict xv = X + (size_t)v * KK;
+                for (int k = 0; k < KK; k++)
+                    ac[k] += w * xv[k];
             }
+        }
+    }
+    for (size_t i = 0; i < (size_t)C * KK; i++)
+        dbank[i] += scale * acc[i];
 }
 
 static void synth(const crsae__geom *g, const crsae__pack *p, const float *code, float *img,
@@ -124,7 +140,7 @@ void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape 
     const int T = e->iterations;
     const float step = e->inv_lipschitz;
     const float *x = t->gx; /* x_T, left there by crsae__forward */
-    filter_grad(g, t->img, x, 1.0f, grads->dWd);
+    filter_grad(g, t->img, x, 1.0f, grads->dWd, t->fg);
     float *gx = t->gx, *gw = t->gw, *gz = t->gz, *carry = t->carry;
     analyse(g, e->out, t->img, gx, t->row); /* gx = W_d^T e (overwrites x_T) */
     memset(gw, 0, code * sizeof(float));
@@ -150,8 +166,8 @@ void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape 
             grads->dbias[c] += (float)db;
         }
         synth(g, e->enc, gz, t->img, t->row); /* q = W_e gz */
-        filter_grad(g, r, gz, step, grads->dWe);
-        filter_grad(g, t->img, wp, -step, grads->dH);
+        filter_grad(g, r, gz, step, grads->dWe, t->fg);
+        filter_grad(g, t->img, wp, -step, grads->dH, t->fg);
         analyse(g, e->dec, t->img, gw, t->row); /* gw = H^T q */
         for (size_t i = 0; i < code; i++) {
             gw[i] = gz[i] - step * gw[i]; /* gradient w.r.t. w_{k-1} */

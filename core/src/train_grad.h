@@ -21,6 +21,7 @@ typedef struct crsae__tape {
     float *r;      /* T images: r_k = y - H w_{k-1} */
     float *gx, *gw, *gz, *carry; /* code arrays */
     float *img, *img2;           /* images */
+    float *fg;                   /* scratch of the filter gradients */
     float *row;                  /* crsae__row_scratch */
 } crsae__tape;
 

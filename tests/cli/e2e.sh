@@ -112,6 +112,16 @@ assert "Ctrl-C exits 7" test $? -eq 7
 check "the model after Ctrl-C loads" 0 "$crsae" info "$tmp/int.crsae"
 check "the checkpoint after Ctrl-C resumes" 0 "$crsae" train --data "$tmp/train" --resume "$tmp/ck2" \
     --steps 1 --out "$tmp/int2.crsae"
+# Adapting to one noisy photo (SURE), from the tiny model to keep it quick.
+check "from-image" 0 "$crsae" train --from-image "$tmp/noisy.png" --init "$tmp/tiny.crsae" --steps 5 \
+    --patch 24 --batch 2 --out "$tmp/adapted.crsae"
+assert "from-image says the estimated sigma" grep -q "adapting the model to .*sigma" "$tmp/err.txt"
+check "the adapted model denoises" 0 "$crsae" denoise --model "$tmp/adapted.crsae" "$tmp/noisy.png" "$tmp/adapted.png"
+check "from-image within a time budget" 0 "$crsae" train --from-image "$tmp/noisy.png" --init "$tmp/tiny.crsae" \
+    --sigma 25 --seconds 1 --patch 24 --batch 2 --out "$tmp/adapted2.crsae"
+check "from-image and --data together" 2 "$crsae" train --from-image "$tmp/noisy.png" --data "$tmp/train" \
+    --out "$tmp/x.crsae"
+check "from-image of a missing file" 3 "$crsae" train --from-image "$tmp/none.png" --out "$tmp/x.crsae"
 check "train needs --out" 2 "$crsae" train --data "$tmp/train" --sigma 25
 check "train on no images" 3 "$crsae" train --data "$tmp/none" --sigma 25 --out "$tmp/x.crsae"
 check "train into a missing folder" 6 "$crsae" train --data "$tmp/train" --sigma 25 --filters 4 --size 3 \
