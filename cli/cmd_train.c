@@ -74,44 +74,22 @@ static int add_image(image_set *s, const char *path)
     return push_plane(s, g, w, h, path);
 }
 
-/* The planes of one noisy photo; *sigma (0..255) estimated when asked. */
-static int add_noisy(image_set *s, const char *path, double *sigma)
+/* One noisy photo; *sigma (0..255) estimated when asked. */
+static int load_noisy(const char *path, pngio_image *img, double *sigma)
 {
-    pngio_image img;
-    int rc = cli_read_png(path, &img);
-    if (rc != EXIT_OK)
+    int rc = cli_read_png(path, img);
+    if (rc != EXIT_OK || !sigma)
         return rc;
-    if (sigma) {
-        float est;
-        crsae_status st = crsae_estimate_sigma(img.pixels, (size_t)img.width * img.channels,
-                                               img.width, img.height, img.channels, &est);
-        if (st != CRSAE_OK || !(est > 0.0f)) {
-            cli_error(path, _("cannot estimate the noise level (%s); give --sigma"),
-                      st != CRSAE_OK ? crsae_strerror(st) : _("no noise found"));
-            pngio_free(&img);
-            return EXIT_INPUT;
-        }
-        *sigma = est * 255.0;
-        if (*sigma < 0.1)
-            *sigma = 0.1;
+    float est;
+    crsae_status st = crsae_estimate_sigma(img->pixels, (size_t)img->width * img->channels,
+                                           img->width, img->height, img->channels, &est);
+    if (st != CRSAE_OK || !(est > 0.0f)) {
+        cli_error(path, _("cannot estimate the noise level (%s); give --sigma"),
+                  st != CRSAE_OK ? crsae_strerror(st) : _("no noise found"));
+        pngio_free(img);
+        return EXIT_INPUT;
     }
-    float *planes[3];
-    int n = images_opponent(&img, planes);
-    s->mp = (double)img.width * img.height / 1e6;
-    int w = img.width, h = img.height;
-    pngio_free(&img);
-    if (n == 0) {
-        cli_error(path, _("out of memory"));
-        return EXIT_INTERNAL;
-    }
-    for (int k = 0; k < n; k++) {
-        rc = push_plane(s, planes[k], w, h, path);
-        if (rc != EXIT_OK) {
-            for (int j = k + 1; j < n; j++)
-                free(planes[j]);
-            return rc;
-        }
-    }
+    *sigma = est * 255.0 < 0.1 ? 0.1 : est * 255.0;
     return EXIT_OK;
 }
 
@@ -306,13 +284,19 @@ int cmd_train(int argc, char **argv)
     }
     image_set set = {0};
     int rc = EXIT_OK;
+    crsae_model *m = NULL;
+    crsae_train_state *state = NULL;
+    pngio_image photo;
+    int have_photo = 0;
     for (int i = 0; i < ndata && rc == EXIT_OK; i++)
         rc = add_path(&set, data[i]);
     if (from) {
-        /* one noisy photo: its planes, its noise level, a time budget */
-        rc = add_noisy(&set, from, sigma > 0 ? NULL : &sigma);
+        /* one noisy photo, its noise level, a time budget */
+        rc = load_noisy(from, &photo, sigma > 0 ? NULL : &sigma);
         if (rc != EXIT_OK)
             goto done;
+        have_photo = 1;
+        set.mp = (double)photo.width * photo.height / 1e6;
         if (!init)
             init = "default";
         if (seconds <= 0)
@@ -322,9 +306,7 @@ int cmd_train(int argc, char **argv)
         if (!steps_given)
             steps = 1e9;
     }
-    crsae_model *m = NULL;
-    crsae_train_state *state = NULL;
-    if (rc == EXIT_OK && set.n == 0) {
+    if (rc == EXIT_OK && set.n == 0 && !from) {
         cli_error("train", _("no PNG images in the data"));
         rc = EXIT_INPUT;
     }
@@ -399,7 +381,10 @@ int cmd_train(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
-    crsae_status st = crsae_train(m, &p, (const float *const *)set.pixels, set.w, set.h, set.n);
+    crsae_status st =
+        from ? crsae_train_noisy_image(m, &p, photo.pixels, (size_t)photo.width * photo.channels,
+                                       photo.width, photo.height, photo.channels)
+             : crsae_train(m, &p, (const float *const *)set.pixels, set.w, set.h, set.n);
     sigaction(SIGINT, &old, NULL);
     if (pr.tty)
         fputc('\n', stderr);
@@ -447,6 +432,8 @@ int cmd_train(int argc, char **argv)
         rc = EXIT_CANCELLED;
     }
 done:
+    if (have_photo)
+        pngio_free(&photo);
     crsae_train_state_free(state);
     crsae_model_free(m);
     for (int i = 0; i < set.n; i++)

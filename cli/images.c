@@ -66,30 +66,3 @@ float *images_luma(const pngio_image *img)
     }
     return g;
 }
-
-int images_opponent(const pngio_image *img, float *planes[3])
-{
-    size_t n = (size_t)img->width * img->height;
-    int colours = (img->channels == 2 || img->channels == 4) ? img->channels - 1 : img->channels;
-    int count = colours == 3 ? 3 : 1;
-    for (int k = 0; k < count; k++) {
-        planes[k] = malloc(n * sizeof(float));
-        if (!planes[k]) {
-            for (int j = 0; j < k; j++)
-                free(planes[j]);
-            return 0;
-        }
-    }
-    const float a = 0.57735027f, b = 0.70710678f, c = 0.40824829f; /* 1/sqrt 3, 2, 6 */
-    for (size_t i = 0; i < n; i++) {
-        const float *p = img->pixels + i * img->channels;
-        if (count == 1) {
-            planes[0][i] = p[0];
-            continue;
-        }
-        planes[0][i] = a * (p[0] + p[1] + p[2]);
-        planes[1][i] = b * (p[0] - p[2]);
-        planes[2][i] = c * (p[0] - 2.0f * p[1] + p[2]);
-    }
-    return count;
-}

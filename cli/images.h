@@ -16,10 +16,4 @@ void images_free_list(char **list, size_t count);
  * dropped.  NULL when out of memory.  Free with free(). */
 float *images_luma(const pngio_image *img);
 
-/* The planes the core denoises: grey, or for colour the orthonormal
- * opponent planes (the noise of each is the image's noise), alpha dropped.
- * Returns the number of planes (1 or 3), 0 when out of memory.  Free each
- * with free(). */
-int images_opponent(const pngio_image *img, float *planes[3]);
-
 #endif

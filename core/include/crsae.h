@@ -293,6 +293,17 @@ CRSAE_API crsae_status crsae_train(crsae_model *model, const crsae_train_params 
                                    const float *const *images, const int *widths,
                                    const int *heights, int count);
 
+/* Adapts a model to one noisy photo (interleaved, 1-4 channels as for
+ * crsae_denoise_image, alpha ignored) without a clean version: crsae_train
+ * in self-supervised mode on the planes the denoiser works on, with
+ * params->sigma the photo's noise level.  Use the progress callback for a
+ * time budget.  Patches need the photo to be at least patch (+ stride - 1
+ * for the ensemble) pixels on each side. */
+CRSAE_API crsae_status crsae_train_noisy_image(crsae_model *model,
+                                               const crsae_train_params *params,
+                                               const float *pixels, size_t stride, int width,
+                                               int height, int channels);
+
 /* An empty state: a run that uses it starts at step 0. */
 CRSAE_API crsae_status crsae_train_state_new(crsae_train_state **out);
 CRSAE_API void crsae_train_state_free(crsae_train_state *state);
