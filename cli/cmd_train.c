@@ -25,9 +25,7 @@ typedef struct image_set {
     double mp; /* megapixels of the --from-image photo */
 } image_set;
 
-/* Adam's step for --from-image: the built-in model is already good, a few
- * dozen steps must not undo it. */
-#define FROM_IMAGE_LR 3e-4
+
 
 
 static int push_plane(image_set *s, float *g, int w, int h, const char *path)
@@ -201,7 +199,7 @@ int cmd_train(int argc, char **argv)
     int untied = 0, bias_mode = CRSAE_BIAS_BACKPROP, ensemble = -1, c;
     const char *out = NULL, *init = NULL, *checkpoint = NULL, *resume = NULL, *from = NULL;
     double seconds = 0;
-    int sigma_auto = 0, lr_given = 0;
+    int sigma_auto = 0, lr_given = 0, batch_given = 0, patch_given = 0;
     double every = 100;
     int steps_given = 0, T_given = 0;
     const char *data[256];
@@ -239,8 +237,14 @@ int cmd_train(int argc, char **argv)
         case 'R': resume = optarg; break;
         case 'F': from = optarg; break;
         case 'X': ok = cli_number("--seconds", optarg, 1, 1e7, &seconds); break;
-        case 'b': ok = cli_number("--batch", optarg, 1, 4096, &batch); break;
-        case 'p': ok = cli_number("--patch", optarg, 1, 1024, &patch); break;
+        case 'b':
+            ok = cli_number("--batch", optarg, 1, 4096, &batch);
+            batch_given = 1;
+            break;
+        case 'p':
+            ok = cli_number("--patch", optarg, 1, 1024, &patch);
+            patch_given = 1;
+            break;
         case 'l':
             ok = cli_number("--lr", optarg, 1e-7, 1, &lr);
             lr_given = 1;
@@ -301,10 +305,16 @@ int cmd_train(int argc, char **argv)
             init = "default";
         if (seconds <= 0)
             seconds = 60.0 * (set.mp > 1.0 ? set.mp : 1.0);
+        crsae_train_params q;
+        crsae_train_params_init_noisy_image(&q);
         if (!lr_given)
-            lr = FROM_IMAGE_LR;
+            lr = q.learning_rate;
         if (!steps_given)
-            steps = 1e9;
+            steps = q.steps;
+        if (!batch_given)
+            batch = q.batch;
+        if (!patch_given)
+            patch = q.patch;
     }
     if (rc == EXIT_OK && set.n == 0 && !from) {
         cli_error("train", _("no PNG images in the data"));

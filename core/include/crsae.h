@@ -297,8 +297,12 @@ CRSAE_API crsae_status crsae_train(crsae_model *model, const crsae_train_params 
  * crsae_denoise_image, alpha ignored) without a clean version: crsae_train
  * in self-supervised mode on the planes the denoiser works on, with
  * params->sigma the photo's noise level.  Use the progress callback for a
- * time budget.  Patches need the photo to be at least patch (+ stride - 1
- * for the ensemble) pixels on each side. */
+ * time budget.  Patches shrink to fit a small photo; one smaller than the
+ * filters (plus stride - 1 for the ensemble) gives CRSAE_ERR_INVALID_ARGUMENT. */
+/* Settings suited to crsae_train_noisy_image from a good model: a small
+ * Adam step (a few dozen steps must not undo the model), small batches of
+ * mid-sized patches, steps unbounded (stop by the progress callback). */
+CRSAE_API void crsae_train_params_init_noisy_image(crsae_train_params *params);
 CRSAE_API crsae_status crsae_train_noisy_image(crsae_model *model,
                                                const crsae_train_params *params,
                                                const float *pixels, size_t stride, int width,

@@ -6,6 +6,18 @@
 
 #include <math.h>
 
+void crsae_train_params_init_noisy_image(crsae_train_params *p)
+{
+    crsae_train_params_init(p);
+    if (!p)
+        return;
+    p->learning_rate = 3e-4f;
+    p->batch = 4;
+    p->patch = 48;
+    p->steps = 1 << 30;
+    p->self_supervised = 1;
+}
+
 crsae_status crsae_train_noisy_image(crsae_model *model, const crsae_train_params *params,
                                      const float *pixels, size_t stride, int width, int height,
                                      int channels)
@@ -49,6 +61,14 @@ crsae_status crsae_train_noisy_image(crsae_model *model, const crsae_train_param
         }
         crsae_train_params p = *params;
         p.self_supervised = 1;
+        /* a photo smaller than a patch gets patches as large as it allows */
+        int side = (width < height ? width : height) - (p.ensemble ? model->stride - 1 : 0);
+        if (p.patch > side)
+            p.patch = side;
+        if (p.patch < model->size) {
+            crsae__free(planes);
+            return CRSAE_ERR_INVALID_ARGUMENT;
+        }
         st = crsae_train(model, &p, imgs, w, h, colours);
     }
     crsae__free(planes);
