@@ -6,8 +6,10 @@
 #include "../ui/dialog.h"
 #include "denoise.h"
 #include "i18n.h"
+#include "learn.h"
 
 #define PROC_DENOISE "plug-in-crsae-denoise"
+#define PROC_LEARN "plug-in-crsae-learn"
 #define PLUG_IN_BINARY "crsae-gimp"
 
 typedef struct _CrsaeGimp {
@@ -66,14 +68,112 @@ static GimpValueArray *denoise_run(GimpProcedure *procedure, GimpRunMode run_mod
     return gimp_procedure_new_return_values(procedure, GIMP_PDB_SUCCESS, NULL);
 }
 
+static void learn_tick(gdouble fraction, gpointer user)
+{
+    (void)user;
+    gimp_progress_update(fraction);
+}
+
+static GimpValueArray *learn_run(GimpProcedure *procedure, GimpRunMode run_mode,
+                                 GimpImage *image, GimpDrawable **drawables,
+                                 GimpProcedureConfig *config, gpointer data)
+{
+    (void)image;
+    (void)data;
+    GError *error = NULL;
+    gegl_init(NULL, NULL);
+    if (gimp_core_object_array_get_length((GObject **)drawables) != 1) {
+        g_set_error(&error, GIMP_PLUG_IN_ERROR, 0,
+                    _("Learning works on one layer at a time; select exactly one."));
+        return error_return(procedure, GIMP_PDB_CALLING_ERROR, error);
+    }
+    GimpDrawable *drawable = drawables[0];
+    if (gimp_drawable_is_indexed(drawable)) {
+        g_set_error(&error, GIMP_PLUG_IN_ERROR, 0,
+                    _("Indexed images are not supported. Convert the image to RGB or "
+                      "grayscale first (Image > Mode)."));
+        return error_return(procedure, GIMP_PDB_EXECUTION_ERROR, error);
+    }
+    if (run_mode == GIMP_RUN_INTERACTIVE) {
+        gimp_ui_init(PLUG_IN_BINARY);
+        GtkWidget *dialog =
+            gimp_procedure_dialog_new(procedure, config, _("Learn a Denoising Model (CRsAE)"));
+        gimp_procedure_dialog_fill(GIMP_PROCEDURE_DIALOG(dialog), NULL);
+        gboolean ok = gimp_procedure_dialog_run(GIMP_PROCEDURE_DIALOG(dialog));
+        gtk_widget_destroy(dialog);
+        if (!ok)
+            return error_return(procedure, GIMP_PDB_CANCEL, NULL);
+    }
+    gdouble level, seconds;
+    gchar *name = NULL, *start = NULL;
+    g_object_get(config, "noise-level", &level, "name", &name, "seconds", &seconds, "model",
+                 &start, NULL);
+    crsae_gimp_learn *job = crsae_gimp_learn_prepare(drawable, level, start, name, seconds, &error);
+    g_free(name);
+    g_free(start);
+    if (!job)
+        return error_return(procedure, GIMP_PDB_EXECUTION_ERROR, error);
+    gimp_progress_init(_("Learning a denoising model (CRsAE)"));
+    job->tick = learn_tick;
+    crsae_status st = crsae_gimp_learn_run(job);
+    gimp_progress_end();
+    if (st != CRSAE_OK) {
+        g_set_error(&error, GIMP_PLUG_IN_ERROR, 0, _("Learning failed: %s"), crsae_strerror(st));
+        crsae_gimp_learn_free(job);
+        return error_return(procedure, GIMP_PDB_EXECUTION_ERROR, error);
+    }
+    GimpValueArray *ret = gimp_procedure_new_return_values(procedure, GIMP_PDB_SUCCESS, NULL);
+    GIMP_VALUES_SET_STRING(ret, 1, job->path); /* 0 is the status */
+    crsae_gimp_learn_free(job);
+    return ret;
+}
+
 static GList *query_procedures(GimpPlugIn *plug_in)
 {
     (void)plug_in;
-    return g_list_append(NULL, g_strdup(PROC_DENOISE));
+    return g_list_append(g_list_append(NULL, g_strdup(PROC_DENOISE)), g_strdup(PROC_LEARN));
+}
+
+static GimpProcedure *create_learn(GimpPlugIn *plug_in, const gchar *name)
+{
+    GimpProcedure *p = gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
+                                                learn_run, NULL, NULL);
+    gimp_procedure_set_image_types(p, "RGB*, GRAY*");
+    gimp_procedure_set_sensitivity_mask(p, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
+    gimp_procedure_set_menu_label(p, _("_Learn a Denoising Model (CRsAE)..."));
+    gimp_procedure_add_menu_path(p, "<Image>/Filters/Enhance");
+    gimp_procedure_set_documentation(
+        p, _("Adapt a CRsAE denoising model to this noisy image"),
+        _("Adapts a denoising model to the noise and content of the selected area, without "
+          "a clean version of it (Stein's unbiased risk estimate), and keeps it in the crsae "
+          "folder of your GIMP profile, where Denoise (CRsAE) lists it."),
+        name);
+    gimp_procedure_set_attribution(p, "crsae developers", "crsae developers", "2026");
+    const crsae_param_info *pn = crsae_param_get(CRSAE_PARAM_NOISE_LEVEL);
+    gimp_procedure_add_double_argument(
+        p, pn->name, _("_Noise level"),
+        _("Standard deviation of the noise on the 0..255 scale; 0 estimates it from the image"),
+        pn->min, pn->max, pn->def, G_PARAM_READWRITE);
+    gimp_procedure_add_string_argument(p, "name", _("Model _name"),
+                                       _("Name of the new model; empty uses the image's name"),
+                                       "", G_PARAM_READWRITE);
+    gimp_procedure_add_double_argument(p, "seconds", _("_Time"),
+                                       _("How long to learn, in seconds"), 1.0, 3600.0, 60.0,
+                                       G_PARAM_READWRITE);
+    gimp_procedure_add_string_argument(
+        p, "model", _("_Start from"),
+        _("The model to adapt (a .crsae file); empty uses the built-in model"), "",
+        G_PARAM_READWRITE);
+    gimp_procedure_add_string_return_value(p, "model-path", _("Model file"),
+                                           _("Where the new model was saved"), "",
+                                           G_PARAM_READWRITE);
+    return p;
 }
 
 static GimpProcedure *create_procedure(GimpPlugIn *plug_in, const gchar *name)
 {
+    if (g_strcmp0(name, PROC_LEARN) == 0)
+        return create_learn(plug_in, name);
     if (g_strcmp0(name, PROC_DENOISE) != 0)
         return NULL;
     GimpProcedure *p = gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
