@@ -115,19 +115,22 @@ static int on_progress(double fraction, void *user)
 }
 
 static gboolean run_core(const crsae_model *model, const crsae_gimp_settings *s, gdouble sigma,
-                         gfloat *buf, gint w, gint h, gint ch, gboolean progress, GError **error)
+                         gfloat *buf, gint w, gint h, gint ch, crsae_progress_fn fn,
+                         void *user, GError **error)
 {
     crsae_denoise_params prm;
     crsae_denoise_params_init(&prm);
     prm.sigma = (float)(sigma / 255.0);
     prm.iterations = s->iterations;
     prm.shifts = s->shifts;
-    prm.progress = on_progress;
-    prm.progress_user = GINT_TO_POINTER(progress);
+    prm.progress = fn;
+    prm.progress_user = user;
     crsae_status st = crsae_denoise_image(model, &prm, buf, (size_t)w * ch, buf, (size_t)w * ch,
                                           w, h, ch);
     if (st != CRSAE_OK) {
-        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Denoising failed: %s"), crsae_strerror(st));
+        if (st != CRSAE_ERR_CANCELLED)
+            g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Denoising failed: %s"),
+                        crsae_strerror(st));
         return FALSE;
     }
     return TRUE;
@@ -135,7 +138,7 @@ static gboolean run_core(const crsae_model *model, const crsae_gimp_settings *s,
 
 gboolean crsae_gimp_denoise_pixels(const crsae_model *model, const crsae_gimp_settings *s,
                                    gfloat *pixels, gint width, gint height, gint ch,
-                                   GError **error)
+                                   crsae_progress_fn cancel, void *user, GError **error)
 {
     gdouble sigma = s->noise_level;
     if (sigma <= 0.0) {
@@ -144,7 +147,7 @@ gboolean crsae_gimp_denoise_pixels(const crsae_model *model, const crsae_gimp_se
             est = 10.0f / 255.0f;
         sigma = MAX(0.5, est * 255.0);
     }
-    return run_core(model, s, sigma, pixels, width, height, ch, FALSE, error);
+    return run_core(model, s, sigma, pixels, width, height, ch, cancel, user, error);
 }
 
 gboolean crsae_gimp_denoise_drawable(GimpDrawable *drawable, const crsae_model *model,
@@ -165,7 +168,8 @@ gboolean crsae_gimp_denoise_drawable(GimpDrawable *drawable, const crsae_model *
         return FALSE;
     if (progress)
         gimp_progress_init(_("Denoising (CRsAE)"));
-    gboolean ok = run_core(model, s, sigma, buf, a.ew, a.eh, ch, progress, error);
+    gboolean ok = run_core(model, s, sigma, buf, a.ew, a.eh, ch, on_progress,
+                           GINT_TO_POINTER(progress), error);
     if (ok) {
         GeglBuffer *shadow = gimp_drawable_get_shadow_buffer(drawable);
         const gfloat *first = buf + ((gsize)(a.y - a.ey) * a.ew + (gsize)(a.x - a.ex)) * ch;

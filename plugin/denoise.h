@@ -28,10 +28,12 @@ gboolean crsae_gimp_denoise_drawable(GimpDrawable *drawable, const crsae_model *
                                      const crsae_gimp_settings *s, gboolean progress,
                                      GError **error);
 
-/* Denoises a float buffer in place (for the preview): ch channels. */
+/* Denoises a float buffer in place (for the preview): ch channels.  Safe
+ * on any thread (no GIMP calls); cancel (may be NULL) is the core's
+ * progress callback: nonzero stops, FALSE without an error set. */
 gboolean crsae_gimp_denoise_pixels(const crsae_model *model, const crsae_gimp_settings *s,
                                    gfloat *pixels, gint width, gint height, gint ch,
-                                   GError **error);
+                                   crsae_progress_fn cancel, void *user, GError **error);
 
 /* The babl format crsae works in for this drawable. */
 const Babl *crsae_gimp_format(GimpDrawable *drawable);

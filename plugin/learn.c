@@ -80,10 +80,26 @@ static gchar *free_path(const gchar *name)
 
 static gchar *image_stem(GimpDrawable *drawable)
 {
+    /* the file the image came from (its own .xcf, or the imported one) */
     GimpImage *image = gimp_item_get_image(GIMP_ITEM(drawable));
-    gchar *name = image ? gimp_image_get_name(image) : NULL;
-    if (!name)
+    GFile *file = image ? gimp_image_get_file(image) : NULL;
+    if (!file && image)
+        file = gimp_image_get_imported_file(image);
+    gchar *name = file ? g_file_get_basename(file) : NULL;
+    g_clear_object(&file);
+    if (!name && image) {
+        /* the title GIMP shows, e.g. "[photo] (imported)" */
+        gchar *title = gimp_image_get_name(image);
+        const gchar *from = title && title[0] == '[' ? title + 1 : title;
+        const gchar *end = from ? strchr(from, ']') : NULL;
+        if (from && *from)
+            name = end ? g_strndup(from, (gsize)(end - from)) : g_strdup(from);
+        g_free(title);
+    }
+    if (!name || !*name) {
+        g_free(name);
         return g_strdup("learned");
+    }
     gchar *dot = strrchr(name, '.');
     if (dot && dot != name)
         *dot = '\0';

@@ -38,7 +38,24 @@ import -window "$wid" "$work/dialog.png" && echo "screenshot: $work/dialog.png"
 # Without a window manager nothing has the focus: give it, then press
 # Return (the dialog's default response is OK); click OK if that fails.
 xdotool windowfocus --sync "$wid" 2>/dev/null
-xdotool key Return
+# "Learn from this image" (Alt+F) runs in the background: the dialog stays
+# alive and shows progress; "Stop learning" (Alt+T) leaves no model behind.
+xdotool key alt+f
+sleep 4
+import -window "$wid" "$work/learning.png" && echo "screenshot: $work/learning.png"
+xdotool windowfocus --sync "$wid" 2>/dev/null
+xdotool key alt+t
+sleep 1
+import -window "$wid" "$work/stopping.png"
+kill -0 "$gimp" 2>/dev/null || { echo "FAIL: GIMP ended during learning"; tail -20 "$work/gimp.log"; exit 1; }
+# OK is insensitive until the run has stopped (at the end of its step):
+# press OK (Alt+O) until the dialog closes.
+for _ in $(seq 1 40); do
+    kill -0 "$gimp" 2>/dev/null || break
+    xdotool windowfocus --sync "$wid" 2>/dev/null
+    xdotool key alt+o
+    sleep 1.5
+done
 for _ in $(seq 1 20); do kill -0 "$gimp" 2>/dev/null || break; sleep 0.5; done
 if kill -0 "$gimp" 2>/dev/null; then
     echo "Return did not close the dialog; clicking OK"
@@ -49,6 +66,10 @@ for _ in $(seq 1 240); do kill -0 "$gimp" 2>/dev/null || break; sleep 0.5; done
 wait "$gimp"
 rc=$?
 [ "$rc" -eq 0 ] || { echo "FAIL: GIMP exited with $rc"; tail -20 "$work/gimp.log"; exit 1; }
+if [ -n "$(ls "$GIMP3_DIRECTORY/crsae/" 2>/dev/null)" ]; then
+    echo "FAIL: a stopped learning run left a model: $(ls "$GIMP3_DIRECTORY/crsae/")"; exit 1
+fi
+echo "ok: learning ran in the background; stopping it left no model"
 before=$("$crsae" psnr "$work/clean.png" "$work/noisy.png")
 after=$("$crsae" psnr "$work/clean.png" "$work/out.png")
 echo "dialog + OK: $before dB -> $after dB"

@@ -1,0 +1,66 @@
+/* preview_job.c - see preview_job.h. */
+#include "preview_job.h"
+
+static int still_wanted(double fraction, void *user)
+{
+    (void)fraction;
+    const preview_job *job = user;
+    return g_atomic_int_get(&job->queue->generation) != job->generation;
+}
+
+static gboolean job_done(gpointer data)
+{
+    preview_job *job = data;
+    preview_queue *q = job->queue;
+    q->active--;
+    if (job->ok && g_atomic_int_get(&q->generation) == job->generation)
+        q->draw(job, q->user);
+    g_free(job->pixels);
+    g_free(job->settings.model_path);
+    g_free(job);
+    return G_SOURCE_REMOVE;
+}
+
+static gpointer job_thread(gpointer data)
+{
+    preview_job *job = data;
+    crsae_model *model = crsae_gimp_load_model(&job->settings, NULL);
+    job->ok = model && crsae_gimp_denoise_pixels(model, &job->settings, job->pixels, job->width,
+                                                 job->height, job->channels, still_wanted, job,
+                                                 NULL);
+    crsae_model_free(model);
+    g_idle_add(job_done, job);
+    return NULL;
+}
+
+void preview_queue_init(preview_queue *q, preview_draw_fn draw, gpointer user)
+{
+    q->generation = 0;
+    q->active = 0;
+    q->draw = draw;
+    q->user = user;
+}
+
+void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat *pixels,
+                          gint width, gint height, gint channels, const Babl *format)
+{
+    preview_job *job = g_new0(preview_job, 1);
+    job->queue = q;
+    job->generation = g_atomic_int_add(&q->generation, 1) + 1;
+    job->pixels = pixels;
+    job->width = width;
+    job->height = height;
+    job->channels = channels;
+    job->format = format;
+    job->settings = *s;
+    job->settings.model_path = g_strdup(s->model_path);
+    q->active++;
+    g_thread_unref(g_thread_new("crsae-preview", job_thread, job));
+}
+
+void preview_queue_finish(preview_queue *q)
+{
+    g_atomic_int_inc(&q->generation);
+    while (q->active > 0)
+        g_main_context_iteration(NULL, TRUE);
+}

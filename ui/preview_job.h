@@ -1,0 +1,42 @@
+/* preview_job.h - the preview's denoising on worker threads: every change
+ * submits a job and makes the older ones stale; a stale job stops at the
+ * core's next progress call and is never drawn. */
+#ifndef CRSAE_GIMP_PREVIEW_JOB_H
+#define CRSAE_GIMP_PREVIEW_JOB_H
+
+#include <libgimp/gimp.h>
+
+#include "../plugin/denoise.h"
+
+typedef struct preview_queue preview_queue;
+
+typedef struct preview_job {
+    preview_queue *queue;
+    gint generation;
+    gfloat *pixels; /* in, then out */
+    gint width, height, channels;
+    const Babl *format;
+    crsae_gimp_settings settings;
+    gboolean ok;
+} preview_job;
+
+/* Called on the GTK thread with the newest finished job. */
+typedef void (*preview_draw_fn)(const preview_job *job, gpointer user);
+
+struct preview_queue {
+    gint generation; /* of the newest job (atomic) */
+    gint active;     /* jobs not yet returned (GTK thread only) */
+    preview_draw_fn draw;
+    gpointer user;
+};
+
+void preview_queue_init(preview_queue *q, preview_draw_fn draw, gpointer user);
+
+/* Starts a job on a new thread; takes pixels (g_malloc'd); copies s. */
+void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat *pixels,
+                          gint width, gint height, gint channels, const Babl *format);
+
+/* Makes every job stale and waits for all to return (runs the main loop). */
+void preview_queue_finish(preview_queue *q);
+
+#endif
