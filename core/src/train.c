@@ -447,6 +447,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         for (int c = 0; c < t.C; c++)
             m->lambda[c] = bias[c] * m->lipschitz / (prm->sigma * prm->sigma);
         state->step = step + 1;
+        state->lipschitz = m->lipschitz;
         if (prm->progress) {
             crsae_train_report rep;
             rep.step = step + 1;
