@@ -154,7 +154,7 @@ static GimpProcedure *create_learn(GimpPlugIn *plug_in, const gchar *name)
         p, pn->name, _("_Noise level"),
         _("Standard deviation of the noise on the 0..255 scale; 0 estimates it from the image"),
         pn->min, pn->max, pn->def, G_PARAM_READWRITE);
-    gimp_procedure_add_string_argument(p, "name", _("Model _name"),
+    gimp_procedure_add_string_argument(p, "name", _("Model n_ame"),
                                        _("Name of the new model; empty uses the image's name"),
                                        "", G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(p, "seconds", _("_Time"),
