@@ -155,6 +155,64 @@ static void test_cancel_leaves_output(void **state)
     crsae_model_free(m);
 }
 
+typedef struct cancel_point {
+    double at;       /* cancel at the first report of at least this fraction */
+    double seen;     /* the fraction that cancelled */
+    int calls;
+} cancel_point;
+
+static int cancel_at_fraction(double f, void *user)
+{
+    cancel_point *c = user;
+    c->calls++;
+    if (f >= c->at) {
+        c->seen = f;
+        return 1;
+    }
+    return 0;
+}
+
+/* Cancel at random points of an RGBA run in place, with tiles and 1..4
+ * threads: the buffer - input and output at once - is exactly as it was,
+ * whether the cancel came mid-way or at the last report (1.0). */
+static void test_cancel_at_random_points(void **state)
+{
+    (void)state;
+    crsae_model *m = small_model(0, 2);
+    const int w = 150, h = 110, ch = 4;
+    const size_t n = (size_t)w * h * ch;
+    float *orig = noisy_image(w, h, ch, 0.1f, 4), *buf = malloc(n * sizeof(float));
+    assert_non_null(buf);
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    p.sigma = 0.1f;
+    p.tile_size = 48;
+    p.iterations = 40; /* long enough for several reports (one per 50 ms) */
+    cancel_point c;
+    p.progress = cancel_at_fraction;
+    p.progress_user = &c;
+    uint64_t r = 12345;
+    int midway = 0, calls = 0;
+    for (int trial = 0; trial < 12; trial++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        c.at = (double)((r >> 11) & 0xffff) / 65536.0 + 1e-6;
+        c.seen = -1.0;
+        c.calls = 0;
+        p.threads = 1 + trial % 4;
+        memcpy(buf, orig, n * sizeof(float));
+        assert_int_equal(
+            crsae_denoise_image(m, &p, buf, (size_t)w * ch, buf, (size_t)w * ch, w, h, ch),
+            CRSAE_ERR_CANCELLED);
+        assert_memory_equal(buf, orig, n * sizeof(float));
+        midway += c.seen < 1.0;
+        calls += c.calls;
+    }
+    print_message("12 random cancels, %d of them mid-way; %d progress reports\n", midway, calls);
+    assert_true(midway >= 1); /* at 50 ms a report, a fast machine still makes some */
+    free(orig), free(buf);
+    crsae_model_free(m);
+}
+
 static void test_grey_stays_grey_alpha_untouched(void **state)
 {
     (void)state;
@@ -279,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_tiles_equal_whole),
         cmocka_unit_test(test_threads_bitwise_equal),
         cmocka_unit_test(test_cancel_leaves_output),
+        cmocka_unit_test(test_cancel_at_random_points),
         cmocka_unit_test(test_grey_stays_grey_alpha_untouched),
         cmocka_unit_test(test_tiny_images_and_in_place),
         cmocka_unit_test(test_bad_input),

@@ -166,6 +166,28 @@ static void test_loss_falls_and_threads_agree(void **state)
     crsae_model_free(b);
 }
 
+/* Cancelled at a random step k, the model is the one a k-step run gives:
+ * never half-updated. */
+static void test_cancel_at_random_steps(void **state)
+{
+    (void)state;
+    uint64_t r = 777;
+    for (int trial = 0; trial < 3; trial++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        int k = 1 + (int)((r >> 33) % 15);
+        losses lc = {0}, lk = {0};
+        lc.cancel_at = k;
+        crsae_status st;
+        crsae_model *a = train(1 + trial, 30, &lc, &st);
+        assert_int_equal(st, CRSAE_ERR_CANCELLED);
+        crsae_model *b = train(2, k, &lk, &st);
+        assert_int_equal(st, CRSAE_OK);
+        assert_same_model(a, b);
+        crsae_model_free(a);
+        crsae_model_free(b);
+    }
+}
+
 static void test_cancel(void **state)
 {
     (void)state;
@@ -299,6 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_and_threads_agree),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_cancel_at_random_steps),
         cmocka_unit_test(test_ensemble_untied),
         cmocka_unit_test(test_em_lambda_follows_codes),
         cmocka_unit_test(test_resume_equals_uninterrupted),

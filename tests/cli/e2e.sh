@@ -58,6 +58,25 @@ assert "PSNR gain > 5 dB" awk -v a="$after" -v b="$before" 'BEGIN { exit !(a > b
 check "denoise auto sigma" 0 "$crsae" denoise --quiet "$tmp/noisy.png" "$tmp/den2.png"
 check "threads 1" 0 "$crsae" denoise --sigma 25 --threads 1 "$tmp/noisy.png" "$tmp/t1.png"
 assert "1 thread equals N threads" cmp -s "$tmp/t1.png" "$tmp/den.png"
+for t in 2 3 4; do
+    "$crsae" denoise --quiet --sigma 25 --threads $t "$tmp/noisy.png" "$tmp/t$t.png"
+    assert "$t threads: the same bytes as 1" cmp -s "$tmp/t1.png" "$tmp/t$t.png"
+done
+"$crsae" denoise --quiet --sigma 25 --threads 1 "$tmp/noisy.png" "$tmp/t1b.png"
+assert "a second run: the same bytes" cmp -s "$tmp/t1.png" "$tmp/t1b.png"
+
+# Ctrl-C during denoising: exit 7, the existing output untouched, no temporary left.
+"$mkimage" "$tmp/big.png" 1200 1000 3 8 7
+"$crsae" noise --sigma 25 --seed 7 "$tmp/big.png" "$tmp/bign.png"
+cp "$tmp/clean.png" "$tmp/keep.png"
+"$crsae" denoise --sigma 25 --threads 1 "$tmp/bign.png" "$tmp/keep.png" 2>/dev/null &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+assert "Ctrl-C during denoise exits 7" test $? -eq 7
+assert "Ctrl-C: the existing output is untouched" cmp -s "$tmp/clean.png" "$tmp/keep.png"
+assert "Ctrl-C: no temporary file left" test -z "$(ls "$tmp" | grep -F 'keep.png.')"
 
 # layouts and depth are kept
 for spec in "1 8" "2 8" "3 8" "4 8" "1 16" "3 16" "4 16"; do
