@@ -124,6 +124,7 @@ typedef struct progress {
     const char *checkpoint; /* NULL: none */
     int every;
     int failed; /* a checkpoint could not be written */
+    int first_step;
 } progress;
 
 static int write_checkpoint(progress *p)
@@ -141,7 +142,10 @@ static int on_progress(const crsae_train_report *r, void *user)
     progress *p = user;
     p->last = *r;
     if (p->tty || r->step == r->steps || r->step % 100 == 0) {
-        double eta = r->step ? r->seconds / r->step * (r->steps - r->step) : 0;
+        if (!p->first_step)
+            p->first_step = r->step; /* a resumed run starts past 1 */
+        int done = r->step - p->first_step + 1;
+        double eta = r->seconds / done * (r->steps - r->step);
         fprintf(stderr, "%sstep %d/%d  batch PSNR %.2f dB  %.0f s, about %.0f s left%s",
                 p->tty ? "\r" : "", r->step, r->steps, r->psnr, r->seconds, eta,
                 p->tty ? "   " : "\n");
