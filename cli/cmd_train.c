@@ -384,7 +384,7 @@ int cmd_train(int argc, char **argv)
     p.threads = (int)threads;
     p.state = state;
     p.self_supervised = from != NULL;
-    progress pr = {isatty(STDERR_FILENO), seconds, 0, {0}, m, state, checkpoint, (int)every, 0};
+    progress pr = {isatty(STDERR_FILENO), seconds, 0, {0}, m, state, checkpoint, (int)every, 0, 0};
     if (from && !pr.tty)
         fprintf(stderr, _("adapting the model to %s: sigma %.2f, up to %.0f s\n"), from, sigma,
                 seconds);
