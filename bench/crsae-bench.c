@@ -9,7 +9,7 @@
  *     --model FILE         model (default: built-in)
  *     --threshold-sigma S  denoise at this sigma whatever the noise (for the
  *                          published checkpoints' own procedure: 19.89)
- *     --iterations T, --shifts S
+ *     --iterations T, --shifts S, --transforms 1|8
  *     --time-images N      time 1 thread on the first N images (default 8)
  *     --clipped            also report PSNR with 8-bit rounded, clipped noise
  *     --limit N            use only the first N images of each folder
@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 {
     double sigmas[16] = {15, 25, 50};
     int nsig = 3, time_images = 8, clipped = 0, limit = 0, iterations = 0, shifts = 0;
+    int transforms = 1;
     double thr_sigma = 0;
     const char *model_path = NULL;
     int first = 1;
@@ -113,6 +114,8 @@ int main(int argc, char **argv)
             iterations = atoi(v);
         } else if (!strcmp(o, "--shifts")) {
             shifts = atoi(v);
+        } else if (!strcmp(o, "--transforms")) {
+            transforms = atoi(v);
         } else {
             fprintf(stderr, "crsae-bench: unknown option %s\n", o);
             return 2;
@@ -173,6 +176,7 @@ int main(int argc, char **argv)
                 p.sigma = (float)(thr_sigma > 0 ? thr_sigma / 255.0 : sig);
                 p.iterations = iterations;
                 p.shifts = shifts;
+                p.transforms = transforms;
                 p.threads = 2;
                 double t0 = now();
                 st = crsae_denoise_plane(model, &p, noisy, (size_t)imgs[i].w, out,

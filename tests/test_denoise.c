@@ -213,6 +213,56 @@ static void test_cancel_at_random_points(void **state)
     crsae_model_free(m);
 }
 
+/* The 8-transform ensemble commutes with the transforms: denoising the
+ * transposed, flipped image gives the transposed, flipped result (to float
+ * rounding), and it differs from the single pass. */
+static void test_transform_ensemble_is_equivariant(void **state)
+{
+    (void)state;
+    crsae_model *m = small_model(0, 2);
+    const int w = 37, h = 29, ch = 3;
+    const size_t n = (size_t)w * h * ch;
+    float *a = noisy_image(w, h, ch, 0.1f, 8), *b = malloc(n * sizeof(float));
+    float *da = malloc(n * sizeof(float)), *db = malloc(n * sizeof(float));
+    float *one = malloc(n * sizeof(float));
+    assert_non_null(b), assert_non_null(da), assert_non_null(db), assert_non_null(one);
+    /* b = a transposed and flipped left-right: b(x', y') with x' = h-1-y, y' = x */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memcpy(b + ((size_t)x * h + (h - 1 - y)) * ch, a + ((size_t)y * w + x) * ch,
+                   ch * sizeof(float));
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    p.sigma = 0.1f;
+    p.transforms = 8;
+    assert_int_equal(crsae_denoise_image(m, &p, a, (size_t)w * ch, da, (size_t)w * ch, w, h, ch),
+                     CRSAE_OK);
+    assert_int_equal(crsae_denoise_image(m, &p, b, (size_t)h * ch, db, (size_t)h * ch, h, w, ch),
+                     CRSAE_OK);
+    double worst = 0.0, moved = 0.0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < ch; k++) {
+                double d = fabs(da[((size_t)y * w + x) * ch + k] -
+                                db[((size_t)x * h + (h - 1 - y)) * ch + k]);
+                worst = d > worst ? d : worst;
+            }
+    p.transforms = 1;
+    assert_int_equal(crsae_denoise_image(m, &p, a, (size_t)w * ch, one, (size_t)w * ch, w, h, ch),
+                     CRSAE_OK);
+    for (size_t i = 0; i < n; i++)
+        moved = fmax(moved, fabs(one[i] - da[i]));
+    print_message("8 transforms: equivariance error %.2g; differs from one pass by up to %.3f\n",
+                  worst, moved);
+    assert_true(worst < 1e-5);
+    assert_true(moved > 1e-3);
+    p.transforms = 3;
+    assert_int_equal(crsae_denoise_image(m, &p, a, (size_t)w * ch, da, (size_t)w * ch, w, h, ch),
+                     CRSAE_ERR_INVALID_ARGUMENT);
+    free(a), free(b), free(da), free(db), free(one);
+    crsae_model_free(m);
+}
+
 static void test_grey_stays_grey_alpha_untouched(void **state)
 {
     (void)state;
@@ -338,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_threads_bitwise_equal),
         cmocka_unit_test(test_cancel_leaves_output),
         cmocka_unit_test(test_cancel_at_random_points),
+        cmocka_unit_test(test_transform_ensemble_is_equivariant),
         cmocka_unit_test(test_grey_stays_grey_alpha_untouched),
         cmocka_unit_test(test_tiny_images_and_in_place),
         cmocka_unit_test(test_bad_input),

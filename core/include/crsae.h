@@ -178,6 +178,9 @@ typedef struct crsae_denoise_params {
     int shifts;         /* shifts of the ensemble; 0 = all s*s */
     int threads;        /* worker threads; 0 = number of online CPUs */
     int tile_size;      /* output tile side in pixels; 0 = automatic (bounded memory) */
+    int transforms;     /* 0 or 1: the image as it is; 8: also its flips and
+                           transposes, averaged (8x the work and three more
+                           image-sized buffers; crsae_denoise_image/plane) */
     crsae_progress_fn progress; /* may be NULL */
     void *progress_user;
 } crsae_denoise_params;

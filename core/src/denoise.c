@@ -404,7 +404,7 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
         return CRSAE_ERR_INVALID_ARGUMENT;
     if (!isfinite(prm->sigma) || !(prm->sigma > 0.0f) || prm->iterations < 0 ||
         prm->iterations > CRSAE_MAX_ITERATIONS || prm->shifts < 0 || prm->threads < 0 ||
-        prm->tile_size < 0)
+        prm->tile_size < 0 || (prm->transforms != 0 && prm->transforms != 1 && prm->transforms != 8))
         return CRSAE_ERR_INVALID_ARGUMENT;
     if (W > CRSAE_MAX_SIDE || H > CRSAE_MAX_SIDE || (uint64_t)W * (uint64_t)H > CRSAE_MAX_PIXELS)
         return CRSAE_ERR_TOO_LARGE;
@@ -533,6 +533,12 @@ crsae_status crsae_denoise_image(const crsae_model *model, const crsae_denoise_p
                                  const float *in, size_t in_stride, float *out,
                                  size_t out_stride, int width, int height, int channels)
 {
+    if (params && params->transforms == 8 && model && in && out && width > 0 && height > 0 &&
+        channels >= 1 && channels <= 4 && in_stride >= (size_t)width * channels &&
+        out_stride >= (size_t)width * channels && width <= CRSAE_MAX_SIDE &&
+        height <= CRSAE_MAX_SIDE)
+        return crsae__denoise_ensemble(model, params, in, in_stride, out, out_stride, width,
+                                       height, channels);
     return crsae__denoise(model, params, in, in_stride, out, out_stride, width, height,
                           channels, -1);
 }
@@ -541,5 +547,5 @@ crsae_status crsae_denoise_plane(const crsae_model *model, const crsae_denoise_p
                                  const float *in, size_t in_stride, float *out,
                                  size_t out_stride, int width, int height)
 {
-    return crsae__denoise(model, params, in, in_stride, out, out_stride, width, height, 1, -1);
+    return crsae_denoise_image(model, params, in, in_stride, out, out_stride, width, height, 1);
 }

@@ -14,4 +14,9 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
  * s x s torus so that a subset covers the phases evenly. */
 void crsae__shift_order(int s, int n, int *rows, int *cols);
 
+/* The 8-transform ensemble of crsae_denoise_image (transforms.c). */
+crsae_status crsae__denoise_ensemble(const crsae_model *model, const crsae_denoise_params *prm,
+                                     const float *in, size_t in_stride, float *out,
+                                     size_t out_stride, int W, int H, int ch);
+
 #endif

@@ -55,6 +55,10 @@ before=$("$crsae" psnr "$tmp/clean.png" "$tmp/noisy.png")
 after=$("$crsae" psnr "$tmp/clean.png" "$tmp/den.png")
 echo "synthetic 96x80 sigma 25: noisy $before dB -> denoised $after dB"
 assert "PSNR gain > 5 dB" awk -v a="$after" -v b="$before" 'BEGIN { exit !(a > b + 5) }'
+check "denoise --best" 0 "$crsae" denoise --sigma 25 --best "$tmp/noisy.png" "$tmp/best.png"
+best=$("$crsae" psnr "$tmp/clean.png" "$tmp/best.png")
+echo "synthetic --best: $best dB (one pass $after dB)"
+assert "--best is not worse than one pass" awk -v a="$best" -v b="$after" 'BEGIN { exit !(a >= b - 0.05) }'
 check "denoise auto sigma" 0 "$crsae" denoise --quiet "$tmp/noisy.png" "$tmp/den2.png"
 check "threads 1" 0 "$crsae" denoise --sigma 25 --threads 1 "$tmp/noisy.png" "$tmp/t1.png"
 assert "1 thread equals N threads" cmp -s "$tmp/t1.png" "$tmp/den.png"
