@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crsae.h"
 #include "testutil.h"
@@ -110,6 +111,7 @@ typedef struct denoise_ctx {
     float *in, *out;
     int w, h, ch;
     int threads;
+    int transforms;
 } denoise_ctx;
 
 static crsae_status op_denoise(void *c)
@@ -121,6 +123,7 @@ static crsae_status op_denoise(void *c)
     p.iterations = 2;
     p.threads = d->threads;
     p.tile_size = 24;
+    p.transforms = d->transforms;
     return crsae_denoise_image(d->model, &p, d->in, (size_t)d->w * d->ch, d->out,
                                (size_t)d->w * d->ch, d->w, d->h, d->ch);
 }
@@ -142,6 +145,128 @@ static crsae_status op_estimate(void *c)
     denoise_ctx *d = c;
     float s;
     return crsae_estimate_sigma(d->in, (size_t)d->w * d->ch, d->w, d->h, d->ch, &s);
+}
+
+typedef struct train_ctx {
+    crsae_model *model;
+    void *before; /* the model's bytes before training */
+    size_t before_size;
+    float *img;
+    int w, h, self_supervised;
+    crsae_train_state *state;
+} train_ctx;
+
+static crsae_status op_train(void *c)
+{
+    train_ctx *t = c;
+    crsae_train_params p;
+    crsae_train_params_init(&p);
+    p.sigma = 0.1f;
+    p.patch = 16;
+    p.batch = 2;
+    p.steps = 2;
+    p.threads = 2;
+    p.learn_bias = CRSAE_BIAS_EM;
+    p.ensemble = 1;
+    crsae_train_state_free(t->state);
+    t->state = NULL;
+    crsae_status st = crsae_train_state_new(&t->state);
+    if (st != CRSAE_OK)
+        return st;
+    p.state = t->state;
+    const float *imgs[1] = {t->img};
+    st = t->self_supervised
+             ? crsae_train_noisy_image(t->model, &p, t->img, (size_t)t->w, t->w, t->h, 1)
+             : crsae_train(t->model, &p, imgs, &t->w, &t->h, 1);
+    if (st != CRSAE_OK) {
+        crsae_train_state_free(t->state); /* the caller counts what is left */
+        t->state = NULL;
+    }
+    return st;
+}
+
+static void untouched_model(void *c)
+{
+    train_ctx *t = c;
+    crsae_train_state_free(t->state);
+    t->state = NULL;
+    void *now;
+    size_t n;
+    assert_int_equal(crsae_model_save_memory(t->model, &now, &n), CRSAE_OK);
+    assert_int_equal(n, t->before_size);
+    assert_memory_equal(now, t->before, n);
+    crsae_free(now);
+}
+
+static void cleanup_train(void *c)
+{
+    train_ctx *t = c;
+    crsae_train_state_free(t->state);
+    t->state = NULL;
+}
+
+typedef struct ckpt_ctx {
+    crsae_model *model, *loaded;
+    crsae_train_state *state, *loaded_state;
+    const char *path;
+    int load;
+} ckpt_ctx;
+
+static crsae_status op_checkpoint(void *c)
+{
+    ckpt_ctx *k = c;
+    return k->load ? crsae_checkpoint_load_file(k->path, &k->loaded, &k->loaded_state)
+                   : crsae_checkpoint_save_file(k->model, k->state, k->path);
+}
+
+static void cleanup_checkpoint(void *c)
+{
+    ckpt_ctx *k = c;
+    crsae_model_free(k->loaded);
+    crsae_train_state_free(k->loaded_state);
+    k->loaded = NULL;
+    k->loaded_state = NULL;
+}
+
+/* Training (supervised and from one noisy image, untied through the shift
+ * ensemble, EM thresholds) and checkpoints: every allocation fails in turn;
+ * a failed run leaves the model as it was. */
+static void test_training_allocations_fail_cleanly(void **state)
+{
+    (void)state;
+    crsae_set_allocator(failing_malloc, counting_free, NULL);
+    train_ctx t = {0};
+    assert_int_equal(crsae_model_new(&t.model, 4, 5, 2, 1), CRSAE_OK);
+    assert_int_equal(crsae_model_randomize(t.model, 0.1f, 1), CRSAE_OK);
+    assert_int_equal(crsae_model_save_memory(t.model, &t.before, &t.before_size), CRSAE_OK);
+    t.w = 40;
+    t.h = 36;
+    t.img = tu_synthetic_image(t.w, t.h, 5);
+    for (t.self_supervised = 0; t.self_supervised <= 1; t.self_supervised++) {
+        long n = fail_each(op_train, &t, cleanup_train, untouched_model);
+        print_message("train (%s): %ld allocations, each failed in turn\n",
+                      t.self_supervised ? "one noisy image" : "clean images", n);
+        assert_true(n >= 10);
+        crsae_model_free(t.model);
+        assert_int_equal(crsae_model_load_memory(&t.model, t.before, t.before_size), CRSAE_OK);
+    }
+    /* a checkpoint of a finished run, written and read with failures */
+    assert_int_equal(op_train(&t), CRSAE_OK);
+    char path[] = "/tmp/crsae-alloc-ckpt-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    ckpt_ctx k = {t.model, NULL, t.state, NULL, path, 0};
+    long n = fail_each(op_checkpoint, &k, cleanup_checkpoint, NULL);
+    k.load = 1;
+    n += fail_each(op_checkpoint, &k, cleanup_checkpoint, NULL);
+    print_message("checkpoint save + load: %ld allocations\n", n);
+    unlink(path);
+    cleanup_train(&t);
+    crsae_free(t.before);
+    free(t.img);
+    crsae_model_free(t.model);
+    crsae_set_allocator(NULL, NULL, NULL);
 }
 
 static void test_every_allocation_fails_cleanly(void **state)
@@ -166,7 +291,7 @@ static void test_every_allocation_fails_cleanly(void **state)
     crsae_free(s.data);
 
     for (int ch = 1; ch <= 4; ch += 3) {
-        denoise_ctx d = {m, NULL, NULL, 40, 30, ch, 2};
+        denoise_ctx d = {m, NULL, NULL, 40, 30, ch, 2, 1};
         d.in = malloc(sizeof(float) * 40 * 30 * ch);
         d.out = malloc(sizeof(float) * 40 * 30 * ch);
         float *g = tu_synthetic_image(40, 30, 3);
@@ -178,6 +303,12 @@ static void test_every_allocation_fails_cleanly(void **state)
         n = fail_each(op_denoise, &d, nothing, untouched_denoise);
         print_message("denoise %d channel(s): %ld allocations, each failed in turn\n", ch, n);
         assert_true(n >= 5);
+        d.transforms = 8;
+        for (int i = 0; i < 40 * 30 * ch; i++)
+            d.out[i] = -1.0f;
+        n = fail_each(op_denoise, &d, nothing, untouched_denoise);
+        print_message("denoise %d channel(s), 8 transforms: %ld allocations\n", ch, n);
+        d.transforms = 1;
         n = fail_each(op_estimate, &d, nothing, NULL);
         free(d.in);
         free(d.out);
@@ -190,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_allocation_fails_cleanly),
+        cmocka_unit_test(test_training_allocations_fail_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
