@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -316,6 +317,92 @@ static void test_sure_learns_from_noisy_images(void **state)
     free(noisy);
 }
 
+/* Best |cos| between true filter a and learned filter b over shifts of up
+ * to 2 pixels (a convolutional dictionary is only defined up to a shift). */
+static double best_cos(const float *a, const float *b, int K)
+{
+    double best = 0.0;
+    for (int dy = -2; dy <= 2; dy++)
+        for (int dx = -2; dx <= 2; dx++) {
+            double dot = 0.0;
+            for (int y = 0; y < K; y++)
+                for (int x = 0; x < K; x++) {
+                    int y2 = y + dy, x2 = x + dx;
+                    if (y2 >= 0 && y2 < K && x2 >= 0 && x2 < K)
+                        dot += (double)a[y * K + x] * b[y2 * K + x2];
+                }
+            best = fabs(dot) > best ? fabs(dot) : best;
+        }
+    return best;
+}
+
+/* Images made of a known random dictionary (sparse random codes): training
+ * from random filters finds most of the true ones again. */
+static void test_recovers_a_known_dictionary(void **state)
+{
+    (void)state;
+    enum { C0 = 6, C = 10, K = 5, N = 4, SIDE = 64 };
+    float truth[C0 * K * K];
+    uint64_t r = 99;
+#define NEXT() (r = r * 6364136223846793005ULL + 1442695040888963407ULL, (double)(r >> 11) / 9007199254740992.0)
+    for (int c = 0; c < C0; c++) {
+        double n2 = 0.0;
+        for (int k = 0; k < K * K; k++) {
+            double u1 = NEXT() + 1e-12, u2 = NEXT();
+            truth[c * K * K + k] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+            n2 += (double)truth[c * K * K + k] * truth[c * K * K + k];
+        }
+        for (int k = 0; k < K * K; k++)
+            truth[c * K * K + k] /= (float)sqrt(n2);
+    }
+    const int nu = SIDE - K + 1;
+    float *imgs[N];
+    int w[N], h[N];
+    double *code = malloc(sizeof(double) * C0 * nu * nu), *img = malloc(sizeof(double) * SIDE * SIDE);
+    assert_non_null(code), assert_non_null(img);
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < C0 * nu * nu; k++) {
+            double u = NEXT(), a = 0.5 + NEXT();
+            code[k] = u < 0.004 ? a : (u < 0.008 ? -a : 0.0);
+        }
+        tu_ref_synthesis(C0, K, 1, nu, nu, truth, code, img);
+        imgs[i] = malloc(sizeof(float) * SIDE * SIDE);
+        assert_non_null(imgs[i]);
+        for (int k = 0; k < SIDE * SIDE; k++)
+            imgs[i][k] = (float)(0.25 * img[k]);
+        w[i] = h[i] = SIDE;
+    }
+#undef NEXT
+    free(code), free(img);
+    crsae_model *m;
+    assert_int_equal(crsae_model_new(&m, C, K, 1, 0), CRSAE_OK);
+    assert_int_equal(crsae_model_set_params(m, 15, 1.0f, 0.02f, 1.0f), CRSAE_OK);
+    assert_int_equal(crsae_model_randomize(m, 0.02f, 7), CRSAE_OK);
+    crsae_train_params p;
+    crsae_train_params_init(&p);
+    p.sigma = 0.02f;
+    p.patch = 24;
+    p.batch = 4;
+    p.steps = 900;
+    p.learning_rate = 4e-3f;
+    assert_int_equal(crsae_train(m, &p, (const float *const *)imgs, w, h, N), CRSAE_OK);
+    float learned[C * K * K];
+    assert_int_equal(crsae_model_get_bank(m, CRSAE_BANK_DECODER, learned), CRSAE_OK);
+    int matched = 0;
+    for (int c = 0; c < C0; c++) {
+        double best = 0.0;
+        for (int j = 0; j < C; j++)
+            best = fmax(best, best_cos(truth + c * K * K, learned + j * K * K, K));
+        print_message("true filter %d: best |cos| %.3f\n", c, best);
+        matched += best > 0.9;
+    }
+    print_message("%d of %d true filters found (|cos| > 0.9)\n", matched, (int)C0);
+    assert_true(matched >= 4);
+    for (int i = 0; i < N; i++)
+        free(imgs[i]);
+    crsae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_em_lambda_follows_codes),
         cmocka_unit_test(test_resume_equals_uninterrupted),
         cmocka_unit_test(test_sure_learns_from_noisy_images),
+        cmocka_unit_test(test_recovers_a_known_dictionary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
