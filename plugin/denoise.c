@@ -20,7 +20,7 @@ void crsae_gimp_settings_from_config(GimpProcedureConfig *config, crsae_gimp_set
 {
     memset(s, 0, sizeof *s);
     g_object_get(config, "noise-level", &s->noise_level, "iterations", &s->iterations,
-                 "model", &s->model_path, NULL);
+                 "model", &s->model_path, "best-quality", &s->best, NULL);
 }
 
 crsae_model *crsae_gimp_load_model(const crsae_gimp_settings *s, GError **error)
@@ -123,6 +123,7 @@ static gboolean run_core(const crsae_model *model, const crsae_gimp_settings *s,
     prm.sigma = (float)(sigma / 255.0);
     prm.iterations = s->iterations;
     prm.shifts = s->shifts;
+    prm.transforms = s->best ? 8 : 1;
     prm.progress = fn;
     prm.progress_user = user;
     crsae_status st = crsae_denoise_image(model, &prm, buf, (size_t)w * ch, buf, (size_t)w * ch,

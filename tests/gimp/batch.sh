@@ -61,6 +61,20 @@ else
     bad "Script-Fu batch (rc $?)"; tail -20 "$work/scriptfu.log"
 fi
 
+# Best quality (the 8-transform ensemble): the same pixels as crsae denoise --best.
+if gimp_batch best plug-in-script-fu-eval "(begin (script-fu-use-v3)
+  (let* ((img (gimp-file-load RUN-NONINTERACTIVE \"$work/rgb-n.png\"))
+         (drw (vector-ref (gimp-image-get-selected-drawables img) 0)))
+    (plug-in-crsae-denoise #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector drw)
+                           #:noise-level 25.0 #:best-quality TRUE)
+    (gimp-file-save RUN-NONINTERACTIVE img \"$work/rgb-best.png\" -1)))" &&
+   "$crsae" denoise --quiet --sigma 25 --best "$work/rgb-n.png" "$work/rgb-best-cli.png" &&
+   [ "$("$crsae" psnr "$work/rgb-best-cli.png" "$work/rgb-best.png")" = inf ]; then
+    ok "best quality equals crsae denoise --best"
+else
+    bad "best quality"; tail -5 "$work/best.log"
+fi
+
 for name in grey rgba g16; do
     "$crsae" denoise --quiet --sigma 25 "$work/$name-n.png" "$work/$name-cli.png"
     before=$("$crsae" psnr "$work/$name.png" "$work/$name-n.png")
