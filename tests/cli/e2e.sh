@@ -110,6 +110,9 @@ check "train" 0 "$crsae" train --data "$tmp/train" --sigma 25 --filters 8 --size
     --iterations 5 --steps 20 --batch 4 --patch 24 --out "$tmp/tiny.crsae"
 check "info trained" 0 "$crsae" info "$tmp/tiny.crsae"
 assert "provenance says how" grep -q "Trained by crsae" "$tmp/out.txt"
+check "info --filters" 0 "$crsae" info "$tmp/tiny.crsae" --filters "$tmp/filters.png"
+check "the filter picture is a PNG" 0 "$crsae" psnr "$tmp/filters.png" "$tmp/filters.png"
+check "info --filters into a missing folder" 6 "$crsae" info default --filters "$tmp/nodir/f.png"
 check "denoise with the trained model" 0 "$crsae" denoise --sigma 25 --model "$tmp/tiny.crsae" "$tmp/noisy.png" "$tmp/tiny-out.png"
 # Checkpoints: 12 steps, then resumed to 30, equal an uninterrupted 30.
 tiny=(--data "$tmp/train" --sigma 25 --filters 8 --size 5 --stride 2 --iterations 5 --batch 4 --patch 24 --bias em)
