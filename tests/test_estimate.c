@@ -74,6 +74,29 @@ static void test_flat_and_clean(void **state)
     free(flat), free(clean);
 }
 
+/* Half the image saturated white and the rest noisy, clipped and rounded
+ * to 8 bits as a PNG holds it: the flat white half has almost no noise left
+ * and must not be taken for a clean area. */
+static void test_clipped_regions_ignored(void **state)
+{
+    (void)state;
+    const int w = 200, h = 160;
+    float *img = tu_synthetic_image(w, h, 17);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w / 2; x++)
+            img[(size_t)y * w + x] = 1.0f;
+    assert_int_equal(crsae_add_noise(img, (size_t)w, w, h, 1, 0.1f, 3), CRSAE_OK);
+    for (int i = 0; i < w * h; i++) {
+        float v = img[i] < 0.0f ? 0.0f : (img[i] > 1.0f ? 1.0f : img[i]);
+        img[i] = (float)((int)(v * 255.0f + 0.5f)) / 255.0f;
+    }
+    float sigma;
+    assert_int_equal(crsae_estimate_sigma(img, (size_t)w, w, h, 1, &sigma), CRSAE_OK);
+    print_message("half saturated, sigma 0.1: estimated %.4f\n", sigma);
+    assert_true(sigma > 0.085f && sigma < 0.115f);
+    free(img);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -91,6 +114,7 @@ int main(void)
         cmocka_unit_test(test_grey_within_15_percent),
         cmocka_unit_test(test_colour_and_alpha),
         cmocka_unit_test(test_flat_and_clean),
+        cmocka_unit_test(test_clipped_regions_ignored),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,6 +112,10 @@ static double tail_mean(double *cov, const double *mean_sum, double n)
 /* Keeping only patches below the limit lowers the estimate on pure noise by
  * this factor (measured on flat images with noise, 8 x 512 x 512). */
 #define TRUNCATION_GAIN 0.9757
+/* Pixels at the ends of the range (8-bit 0 and 255 and beyond): their
+ * noise was clipped away, so patches holding one are not used. */
+#define CLIP_LOW (0.25f / 255.0f)
+#define CLIP_HIGH (1.0f - 0.25f / 255.0f)
 
 /* Noise variance of one plane.  A first estimate uses every patch; then
  * only patches whose texture strength is plausible for noise alone at the
@@ -120,7 +124,7 @@ static double tail_mean(double *cov, const double *mean_sum, double n)
  * gives at low noise levels. */
 static double plane_variance(const float *in, size_t stride, int w, int h, int ch,
                              const float m[3], int colours, double *cov, float *strength,
-                             int *px, int *py, int npatch)
+                             const unsigned char *clipped, int *px, int *py, int npatch)
 {
     double v[PD];
     for (int k = 0; k < npatch; k++) {
@@ -137,7 +141,8 @@ static double plane_variance(const float *in, size_t stride, int w, int h, int c
                     s += d * d;
                 }
             }
-        strength[k] = (float)s;
+        /* a patch touching 0 or 1 lost part of its noise to clipping */
+        strength[k] = clipped && clipped[k] ? INFINITY : (float)s;
     }
     (void)w;
     (void)h;
@@ -196,21 +201,32 @@ crsae_status crsae_estimate_sigma(const float *in, size_t stride, int width, int
     float *strength = crsae__malloc(sizeof(float) * (size_t)npatch);
     int *px = crsae__malloc(sizeof(int) * (size_t)npatch);
     int *py = crsae__malloc(sizeof(int) * (size_t)npatch);
+    unsigned char *clipped = crsae__malloc((size_t)npatch);
     crsae_status st = CRSAE_ERR_NOMEM;
-    if (!cov || !strength || !px || !py)
+    if (!cov || !strength || !px || !py || !clipped)
         goto done;
-    int k = 0;
+    int k = 0, unclipped = 0;
     for (int y = 0; y < ny; y += step)
         for (int x = 0; x < nx; x += step, k++) {
             px[k] = x;
             py[k] = y;
+            clipped[k] = 0;
+            for (int a = 0; a < PS && !clipped[k]; a++)
+                for (int b = 0; b < PS; b++) {
+                    const float *q = in + (size_t)(y + a) * stride + (size_t)(x + b) * channels;
+                    for (int c = 0; c < colours; c++)
+                        clipped[k] |= q[c] <= CLIP_LOW || q[c] >= CLIP_HIGH;
+                }
+            unclipped += !clipped[k];
         }
     float m[3][3];
     crsae__colour_matrix(colours, m);
     double best = INFINITY;
     for (int p = 0; p < colours; p++) {
+        /* an image mostly at 0 or 1: use every patch rather than too few */
         double var = plane_variance(in, stride, width, height, channels, m[p], colours, cov,
-                                    strength, px, py, npatch);
+                                    strength, unclipped >= MIN_SELECTED ? clipped : NULL, px, py,
+                                    npatch);
         if (var < best)
             best = var;
     }
@@ -221,5 +237,6 @@ done:
     crsae__free(strength);
     crsae__free(px);
     crsae__free(py);
+    crsae__free(clipped);
     return st;
 }
