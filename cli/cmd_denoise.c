@@ -106,6 +106,12 @@ int cmd_denoise(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *in_path = argv[optind], *out_path = argv[optind + 1];
+    /* Ctrl-C from here on (reading included) stops cleanly, writing nothing */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
 
     crsae_model *model = NULL;
     pngio_image img;
@@ -148,11 +154,6 @@ int cmd_denoise(int argc, char **argv)
     progress pr = {!quiet && isatty(STDERR_FILENO), -1};
     prm.progress = on_progress;
     prm.progress_user = &pr;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
     size_t stride = (size_t)img.width * img.channels;
     st = crsae_denoise_image(model, &prm, img.pixels, stride, img.pixels, stride, img.width,
                              img.height, img.channels);
