@@ -290,6 +290,12 @@ int cmd_train(int argc, char **argv)
         cli_error("train", _("the stride must not exceed the filter size, nor the filter size the patch"));
         return EXIT_USAGE;
     }
+    /* Ctrl-C from here on stops after the current step (or the first) */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
     image_set set = {0};
     int rc = EXIT_OK;
     crsae_model *m = NULL;
@@ -390,11 +396,6 @@ int cmd_train(int argc, char **argv)
                 seconds);
     p.progress = on_progress;
     p.progress_user = &pr;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
     crsae_status st =
         from ? crsae_train_noisy_image(m, &p, photo.pixels, (size_t)photo.width * photo.channels,
                                        photo.width, photo.height, photo.channels)
