@@ -112,10 +112,10 @@ static double tail_mean(double *cov, const double *mean_sum, double n)
 /* Keeping only patches below the limit lowers the estimate on pure noise by
  * this factor (measured on flat images with noise, 8 x 512 x 512). */
 #define TRUNCATION_GAIN 0.9757
-/* Pixels at the ends of the range (8-bit 0 and 255 and beyond): their
- * noise was clipped away, so patches holding one are not used. */
-#define CLIP_LOW (0.25f / 255.0f)
-#define CLIP_HIGH (1.0f - 0.25f / 255.0f)
+/* Pixels at exactly the ends of the range (8-bit 0 and 255): their noise
+ * was clipped away, so patches holding one are not used.  Values beyond the
+ * range (noise added in float) were not clipped and stay. */
+#define CLIP_BAND (0.25f / 255.0f)
 
 /* Noise variance of one plane.  A first estimate uses every patch; then
  * only patches whose texture strength is plausible for noise alone at the
@@ -215,7 +215,7 @@ crsae_status crsae_estimate_sigma(const float *in, size_t stride, int width, int
                 for (int b = 0; b < PS; b++) {
                     const float *q = in + (size_t)(y + a) * stride + (size_t)(x + b) * channels;
                     for (int c = 0; c < colours; c++)
-                        clipped[k] |= q[c] <= CLIP_LOW || q[c] >= CLIP_HIGH;
+                        clipped[k] |= fabsf(q[c]) <= CLIP_BAND || fabsf(q[c] - 1.0f) <= CLIP_BAND;
                 }
             unclipped += !clipped[k];
         }
