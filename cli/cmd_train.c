@@ -171,6 +171,11 @@ static void help(void)
              "  --init MODEL      start from this model (\"default\": the built-in one)\n"
              "  --steps N (500)  --batch B (8)  --patch P (64)  --lr X (0.001)\n"
              "  --seed S (1)  --threads N (0 = all)\n"
+             "  --sigma-max M     noise-level-aware model: each patch's noise level is drawn\n"
+             "                    from [N, M]; the thresholds follow it (for a model that\n"
+             "                    serves every noise level in that range)\n"
+             "  --lr-schedule constant|cosine  the Adam step over the run (default constant;\n"
+             "                    cosine falls to 1/50 of --lr by the last step)\n"
              "  --bias fixed|backprop|em  how the thresholds learn (default backprop);\n"
              "                    em: the paper's Bayesian lambda update\n"
              "  --ensemble        loss on the mean of all stride x stride shifts, as denoising\n"
@@ -197,10 +202,12 @@ int cmd_train(int argc, char **argv)
         {"checkpoint", required_argument, NULL, 'k'}, {"checkpoint-every", required_argument, NULL, 'e'},
         {"resume", required_argument, NULL, 'R'},     {"from-image", required_argument, NULL, 'F'},
         {"seconds", required_argument, NULL, 'X'},     {"bias", required_argument, NULL, 'B'},       {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
+        {"sigma-max", required_argument, NULL, 'M'},  {"lr-schedule", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     double sigma = 0, C = 64, K = 7, S = 5, T = 15, steps = 500, batch = 8, patch = 64,
            lr = 1e-3, seed = 1, threads = 0;
-    int untied = 0, bias_mode = CRSAE_BIAS_BACKPROP, ensemble = -1, c;
+    int untied = 0, bias_mode = CRSAE_BIAS_BACKPROP, ensemble = -1, c, cosine = 0;
+    double sigma_max = 0;
     const char *out = NULL, *init = NULL, *checkpoint = NULL, *resume = NULL, *from = NULL;
     double seconds = 0;
     int sigma_auto = 0, lr_given = 0, batch_given = 0, patch_given = 0;
@@ -268,6 +275,17 @@ int cmd_train(int argc, char **argv)
                 ok = 0;
             }
             break;
+        case 'M': ok = cli_number("--sigma-max", optarg, 0.1, 255, &sigma_max); break;
+        case 'L':
+            if (!strcmp(optarg, "cosine"))
+                cosine = 1;
+            else if (!strcmp(optarg, "constant"))
+                cosine = 0;
+            else {
+                cli_error("--lr-schedule", _("must be constant or cosine"));
+                ok = 0;
+            }
+            break;
         case 'E': ensemble = 1; break;
         case 'O': ensemble = 0; break;
         case 'h': help(); return EXIT_OK;
@@ -284,6 +302,11 @@ int cmd_train(int argc, char **argv)
         optind != argc) {
         cli_error("train", _("needs --data, --sigma and --out, or --from-image and --out (try "
                              "crsae train --help)"));
+        return EXIT_USAGE;
+    }
+    if (sigma_max > 0 && (from || resume || sigma_max < sigma || bias_mode == CRSAE_BIAS_EM)) {
+        cli_error("--sigma-max", _("needs --data and a --sigma below it, and does not go with "
+                                   "--bias em"));
         return EXIT_USAGE;
     }
     if (S > K || (int)patch < (int)K) {
@@ -348,6 +371,8 @@ int cmd_train(int argc, char **argv)
         lr = p.learning_rate;
         seed = (double)p.seed;
         bias_mode = p.learn_bias;
+        sigma_max = p.sigma_max * 255.0;
+        cosine = p.lr_cosine;
         fprintf(stderr, _("resuming at step %d of %d\n"), crsae_train_state_step(state), p.steps);
     } else if (init) {
         rc = cli_load_model(strcmp(init, "default") ? init : NULL, &m);
@@ -377,6 +402,8 @@ int cmd_train(int argc, char **argv)
         p.learning_rate = (float)lr;
         p.seed = (uint64_t)seed;
         p.learn_bias = bias_mode;
+        p.sigma_max = (float)(sigma_max / 255.0);
+        p.lr_cosine = cosine;
         crsae_model_info mi;
         crsae_model_get_info(m, &mi);
         p.ensemble = ensemble >= 0 ? ensemble : mi.untied;
@@ -417,12 +444,15 @@ int cmd_train(int argc, char **argv)
         rc = cli_exit_for(st);
         goto done;
     }
+    char range[64] = "";
+    if (sigma_max > 0)
+        snprintf(range, sizeof range, " to %g (noise-level-aware)", sigma_max);
     char prov[2048];
     int len = snprintf(prov, sizeof prov,
-                       "Trained by crsae %s: %d of %d steps, batch %d, patch %d, lr %g, seed %.0f, "
-                       "sigma %g, %s thresholds, %s, %d images from",
-                       crsae_version_string(), pr.last.step, p.steps, p.batch, p.patch, lr, seed,
-                       sigma,
+                       "Trained by crsae %s: %d of %d steps, batch %d, patch %d, lr %g%s, seed %.0f, "
+                       "sigma %g%s, %s thresholds, %s, %d images from",
+                       crsae_version_string(), pr.last.step, p.steps, p.batch, p.patch, lr,
+                       cosine ? " (cosine)" : "", seed, sigma, range,
                        bias_mode == CRSAE_BIAS_FIXED  ? "fixed"
                        : bias_mode == CRSAE_BIAS_EM   ? "EM-updated"
                                                       : "back-propagated",

@@ -261,6 +261,15 @@ typedef struct crsae_train_state crsae_train_state;
 
 typedef struct crsae_train_params {
     float sigma;          /* noise std added to the clean patches, [0,1] scale */
+    float sigma_max;      /* > sigma: a noise-level-aware model: each patch's
+                             noise std is drawn uniformly from [sigma,
+                             sigma_max], its thresholds follow the model's rule
+                             (bias_exponent) and its loss is weighted by
+                             (sigma / its std)^2, so every noise level counts
+                             alike; 0 = sigma only.  Supervised, not EM. */
+    int lr_cosine;        /* 1: the Adam step falls from learning_rate to
+                             learning_rate / 50 along a half cosine over the
+                             planned steps; 0: constant */
     int patch;            /* patch side in pixels (default 64) */
     int batch;            /* patches per step (default 8) */
     int steps;            /* optimiser steps (default 500) */

@@ -11,9 +11,9 @@
 #include <math.h>
 
 static const unsigned char CKPT_MAGIC[8] = {'C', 'R', 'S', 'A', 'E', 'C', 'K', 'P'};
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u /* 2 added sigma_max and the cosine schedule; 1 is read */
 #define CKPT_U32 10u    /* u32 fields of the state */
-#define CKPT_FIELDS 13u /* and the three f32 after them */
+#define CKPT_FIELDS 14u /* and the f32 after them (three in version 1) */
 #define CKPT_MAX (256u * 1024u * 1024u)
 
 crsae_status crsae_train_state_new(crsae_train_state **out)
@@ -53,6 +53,8 @@ crsae_status crsae_train_state_params(const crsae_train_state *s, crsae_train_pa
     p->seed = s->prm.seed;
     p->ensemble = s->prm.ensemble;
     p->self_supervised = s->prm.self_supervised;
+    p->sigma_max = s->prm.sigma_max;
+    p->lr_cosine = s->prm.lr_cosine;
     return CRSAE_OK;
 }
 
@@ -81,6 +83,11 @@ static size_t state_bytes(const crsae_train_state *s)
     return 4u * (CKPT_FIELDS + 2u * (size_t)s->nparam + 2u * (size_t)s->filters);
 }
 
+/* bits of the flags field */
+#define FLAG_ENSEMBLE 1u
+#define FLAG_SURE 2u
+#define FLAG_COSINE 4u
+
 crsae_status crsae_checkpoint_save_file(const crsae_model *m, const crsae_train_state *s,
                                         const char *path)
 {
@@ -107,14 +114,16 @@ crsae_status crsae_checkpoint_save_file(const crsae_model *m, const crsae_train_
     const uint32_t fields[CKPT_U32] = {
         (uint32_t)s->step,          (uint32_t)s->nparam,         (uint32_t)s->filters,
         (uint32_t)s->prm.patch,     (uint32_t)s->prm.batch,      (uint32_t)s->prm.steps,
-        (uint32_t)s->prm.learn_bias, (uint32_t)(s->prm.ensemble | s->prm.self_supervised << 1),   (uint32_t)s->prm.seed,
+        (uint32_t)s->prm.learn_bias, (uint32_t)((s->prm.ensemble ? FLAG_ENSEMBLE : 0u) | (s->prm.self_supervised ? FLAG_SURE : 0u) |
+                   (s->prm.lr_cosine ? FLAG_COSINE : 0u)),   (uint32_t)s->prm.seed,
         (uint32_t)(s->prm.seed >> 32)};
     for (unsigned i = 0; i < CKPT_U32; i++, p += 4)
         crsae__put_u32(p, fields[i]);
     crsae__put_f32(p, s->prm.sigma);
     crsae__put_f32(p + 4, s->prm.learning_rate);
     crsae__put_f32(p + 8, s->lipschitz);
-    p += 12;
+    crsae__put_f32(p + 12, s->prm.sigma_max);
+    p += 16;
     for (int i = 0; i < s->nparam; i++, p += 4)
         crsae__put_f32(p, s->adam_m[i]);
     for (int i = 0; i < s->nparam; i++, p += 4)
@@ -142,10 +151,12 @@ static crsae_status parse(const unsigned char *buf, size_t n, crsae_model **mout
         return CRSAE_ERR_MODEL_MAGIC;
     if (n < 16)
         return CRSAE_ERR_MODEL_TRUNCATED;
-    if (crsae__get_u32(buf + 8) != CKPT_VERSION)
+    const uint32_t version = crsae__get_u32(buf + 8);
+    if (version != 1u && version != CKPT_VERSION)
         return CRSAE_ERR_MODEL_VERSION;
+    const size_t nfields = version == 1u ? CKPT_FIELDS - 1u : CKPT_FIELDS;
     size_t msize = crsae__get_u32(buf + 12);
-    if (msize > n - 16 || n - 16 - msize < 4u * CKPT_FIELDS + 4u)
+    if (msize > n - 16 || n - 16 - msize < 4u * nfields + 4u)
         return CRSAE_ERR_MODEL_TRUNCATED;
     if (crsae__crc32(0, buf, n - 4) != crsae__get_u32(buf + n - 4)) {
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
@@ -164,7 +175,7 @@ static crsae_status parse(const unsigned char *buf, size_t n, crsae_model **mout
     st = CRSAE_ERR_STATE_MISMATCH;
     if (f[1] != model_nparam(m) || f[2] != (uint32_t)m->filters)
         goto fail;
-    size_t need = 4u * (CKPT_FIELDS + 2u * ((size_t)f[1] + f[2]));
+    size_t need = 4u * (nfields + 2u * ((size_t)f[1] + f[2]));
     st = CRSAE_ERR_MODEL_TRUNCATED;
     if (n - 16 - msize - 4 < need)
         goto fail;
@@ -173,7 +184,8 @@ static crsae_status parse(const unsigned char *buf, size_t n, crsae_model **mout
         goto fail;
     st = CRSAE_ERR_MODEL_VALUE;
     if (f[0] > (uint32_t)INT32_MAX || f[3] < (uint32_t)m->size || f[3] > 1024 || f[4] < 1 ||
-        f[4] > 4096 || f[5] > (uint32_t)INT32_MAX || f[6] > CRSAE_BIAS_EM || f[7] > 3)
+        f[4] > 4096 || f[5] > (uint32_t)INT32_MAX || f[6] > CRSAE_BIAS_EM ||
+        f[7] > (FLAG_ENSEMBLE | FLAG_SURE | FLAG_COSINE))
         goto fail;
     if ((st = crsae_train_state_new(&s)) != CRSAE_OK ||
         (st = crsae__train_state_alloc(s, (int)f[1], (int)f[2])) != CRSAE_OK)
@@ -183,15 +195,19 @@ static crsae_status parse(const unsigned char *buf, size_t n, crsae_model **mout
     s->prm.batch = (int)f[4];
     s->prm.steps = (int)f[5];
     s->prm.learn_bias = (int)f[6];
-    s->prm.ensemble = (int)(f[7] & 1u);
-    s->prm.self_supervised = (int)(f[7] >> 1);
+    s->prm.ensemble = (f[7] & FLAG_ENSEMBLE) != 0;
+    s->prm.self_supervised = (f[7] & FLAG_SURE) != 0;
+    s->prm.lr_cosine = (f[7] & FLAG_COSINE) != 0;
     s->prm.seed = (uint64_t)f[8] | (uint64_t)f[9] << 32;
     s->prm.sigma = crsae__get_f32(p);
     s->prm.learning_rate = crsae__get_f32(p + 4);
     s->lipschitz = crsae__get_f32(p + 8);
-    p += 12;
+    s->prm.sigma_max = version == 1u ? 0.0f : crsae__get_f32(p + 12);
+    p += 4u * (nfields - CKPT_U32);
     st = CRSAE_ERR_MODEL_VALUE;
     if (!(s->prm.sigma > 0.0f && s->prm.sigma < 1e3f) ||
+        !(s->prm.sigma_max == 0.0f ||
+          (s->prm.sigma_max >= s->prm.sigma && s->prm.sigma_max < 1e3f)) ||
         !(s->prm.learning_rate > 0.0f && s->prm.learning_rate <= 1.0f) ||
         !(s->lipschitz > 0.0f && s->lipschitz < 1e30f))
         goto fail;

@@ -73,6 +73,7 @@ typedef struct trainer {
     int nsh; /* shifts averaged per patch: 1, or s * s */
     int lo, hi; /* the loss covers crop rows and columns [lo, hi) */
     int sure;   /* no clean images: Stein's unbiased risk estimate */
+    float bias_exponent; /* the model's threshold rule */
     float eps;  /* SURE's finite-difference step */
     const float *const *images;
     const int *widths, *heights;
@@ -80,6 +81,7 @@ typedef struct trainer {
     int nusable;
     /* the batch of this step */
     float *noisy, *clean; /* batch x Pc x Pc; SURE: clean holds the probes */
+    float *psig;          /* batch: each patch's noise std */
     float *grads;         /* batch x nparam */
     double *loss;         /* batch */
     double *l1;           /* batch x C: sum of |x_T| of each filter's code */
@@ -91,6 +93,8 @@ typedef struct train_worker {
     int id;
     float *tape;
     float *y, *avg; /* one shift's input (hd x ldi); the crop's means (2 x Pc x Pc) */
+    float *bias;    /* C: the thresholds at this patch's noise level */
+    crsae__encoder enc;
 } train_worker;
 
 /* The input of shift j (the atoms' grid moved by (dy, dx) inside the crop)
@@ -122,6 +126,7 @@ static void load_window(const trainer *t, train_worker *w, int b, int j, int k)
 static double patch_grad(trainer *t, train_worker *w, crsae__tape *tape, int b,
                          crsae__grads *grads)
 {
+    const crsae__encoder *enc = &w->enc;
     const crsae__geom *g = &t->g;
     const int P = t->P, Pc = t->Pc, s = g->s, ns = t->nsh, nin = t->sure ? 2 : 1;
     const size_t crop = (size_t)Pc * Pc;
@@ -135,7 +140,7 @@ static double patch_grad(trainer *t, train_worker *w, crsae__tape *tape, int b,
         int dy = j / s, dx = j % s;
         for (int k = 0; k < nin; k++) {
             load_window(t, w, b, j, k);
-            crsae__forward(g, &t->enc, w->y, tape);
+            crsae__forward(g, enc, w->y, tape);
             float *avg = w->avg + crop * (size_t)k;
             for (int r = 0; r < P; r++)
                 for (int c = 0; c < P; c++)
@@ -178,7 +183,7 @@ static double patch_grad(trainer *t, train_worker *w, crsae__tape *tape, int b,
         int dy = j / s, dx = j % s;
         if (q > 0) {
             load_window(t, w, b, j, k);
-            crsae__forward(g, &t->enc, w->y, tape);
+            crsae__forward(g, enc, w->y, tape);
         }
         const float *up = w->avg + crop * (size_t)k;
         float *rec = tape->img;
@@ -186,7 +191,7 @@ static double patch_grad(trainer *t, train_worker *w, crsae__tape *tape, int b,
         for (int r = 0; r < P; r++)
             for (int c = 0; c < P; c++)
                 rec[(size_t)r * g->ldi + c] = inv * up[(size_t)(dy + r) * Pc + dx + c];
-        crsae__backward(g, &t->enc, tape, grads);
+        crsae__backward(g, enc, tape, grads);
     }
     return loss;
 }
@@ -203,7 +208,22 @@ static void *train_worker_main(void *arg)
         size_t bank = (size_t)t->C * t->KK;
         crsae__grads g = {gr, gr + (t->nbanks > 1 ? bank : 0), gr + (t->nbanks > 1 ? 2 * bank : 0),
                           gr + (size_t)t->nbanks * bank};
-        t->loss[b] = patch_grad(t, w, &tape, b, &g);
+        /* this patch's thresholds: b_c (its sigma / the reference)^p; its
+         * loss weighs (reference / its sigma)^2 */
+        const double ratio = (double)t->psig[b] / t->prm->sigma;
+        const float scale = (float)pow(ratio, t->bias_exponent);
+        const float weight = (float)(1.0 / (ratio * ratio));
+        w->enc = t->enc;
+        w->enc.bias = w->bias;
+        for (int c = 0; c < t->C; c++)
+            w->bias[c] = t->enc.bias[c] * scale;
+        t->loss[b] = patch_grad(t, w, &tape, b, &g) * weight;
+        if (weight != 1.0f) {
+            for (int i = 0; i < t->nparam; i++)
+                gr[i] *= weight;
+            for (int c = 0; c < t->C; c++)
+                g.dbias[c] *= scale;
+        }
     }
     return NULL;
 }
@@ -235,6 +255,9 @@ static void em_lambda(const trainer *t, const crsae_model *m, const crsae_train_
     }
 }
 
+/* the cosine schedule ends at this fraction of the learning rate */
+#define LR_FLOOR 0.02
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -248,7 +271,11 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     if (!m || !prm || !images || !widths || !heights || count < 1 || !isfinite(prm->sigma) ||
         !(prm->sigma > 0.0f) || prm->patch < m->size || prm->patch > 1024 || prm->batch < 1 ||
         prm->batch > 4096 || prm->steps < 0 || !(prm->learning_rate > 0.0f) || prm->threads < 0 ||
-        prm->learn_bias < CRSAE_BIAS_FIXED || prm->learn_bias > CRSAE_BIAS_EM)
+        prm->learn_bias < CRSAE_BIAS_FIXED || prm->learn_bias > CRSAE_BIAS_EM ||
+        !(prm->sigma_max == 0.0f || (prm->sigma_max >= prm->sigma && prm->sigma_max < 1e3f)) ||
+        (prm->sigma_max > prm->sigma &&
+         (prm->self_supervised || prm->learn_bias == CRSAE_BIAS_EM)) ||
+        prm->lr_cosine < 0 || prm->lr_cosine > 1)
         return CRSAE_ERR_INVALID_ARGUMENT;
     trainer t;
     memset(&t, 0, sizeof t);
@@ -266,6 +293,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     t.hi = t.P - t.border;
     t.sure = prm->self_supervised != 0;
     t.eps = 0.01f * prm->sigma;
+    t.bias_exponent = m->bias_exponent;
     t.nbanks = m->untied ? 3 : 1;
     size_t bank = (size_t)t.C * t.KK;
     t.nparam = (int)(bank * (size_t)t.nbanks) + t.C;
@@ -286,6 +314,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     t.noisy = crsae__calloc(crop * (size_t)prm->batch, sizeof(float));
     t.clean = crsae__calloc(crop * (size_t)prm->batch, sizeof(float));
     t.grads = crsae__malloc((size_t)t.nparam * (size_t)prm->batch * sizeof(float));
+    t.psig = crsae__malloc((size_t)prm->batch * sizeof(float));
     t.loss = crsae__malloc((size_t)prm->batch * sizeof(double));
     t.l1 = crsae__malloc((size_t)prm->batch * (size_t)t.C * sizeof(double));
     train_worker *workers = crsae__calloc((size_t)t.nthreads, sizeof(train_worker));
@@ -296,7 +325,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         goto done;
     }
     if (resume && (state->nparam != t.nparam || state->filters != t.C ||
-                   state->prm.sigma != prm->sigma || state->prm.ensemble != prm->ensemble ||
+                   state->prm.sigma != prm->sigma || state->prm.sigma_max != prm->sigma_max ||
+                   state->prm.ensemble != prm->ensemble ||
                    state->prm.self_supervised != prm->self_supervised)) {
         st = CRSAE_ERR_STATE_MISMATCH;
         goto done;
@@ -311,7 +341,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     adam_m = state->adam_m;
     adam_v = state->adam_v;
     lambda0 = state->lambda0;
-    if (!sum || !t.usable || !t.noisy || !t.clean || !t.grads ||
+    if (!sum || !t.usable || !t.noisy || !t.clean || !t.grads || !t.psig ||
         !t.loss || !t.l1 || !workers)
         goto done;
     for (int i = 0; i < t.nthreads; i++) {
@@ -320,7 +350,8 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         workers[i].tape = crsae__malloc_aligned(tape_n * sizeof(float));
         workers[i].y = crsae__malloc(img * sizeof(float));
         workers[i].avg = crsae__malloc(2 * crop * sizeof(float));
-        if (!workers[i].tape || !workers[i].y || !workers[i].avg)
+        workers[i].bias = crsae__malloc((size_t)t.C * sizeof(float));
+        if (!workers[i].tape || !workers[i].y || !workers[i].avg || !workers[i].bias)
             goto done;
     }
     for (int i = 0; i < count; i++)
@@ -378,12 +409,16 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
             int x0 = (int)(crsae__rng_next(&rng) % (uint64_t)(w - t.Pc + 1));
             int y0 = (int)(crsae__rng_next(&rng) % (uint64_t)(h - t.Pc + 1));
             float *cl = t.clean + (size_t)b * crop, *no = t.noisy + (size_t)b * crop;
+            float sg = prm->sigma;
+            if (prm->sigma_max > prm->sigma)
+                sg += (prm->sigma_max - prm->sigma) * (float)crsae__rng_uniform(&rng);
+            t.psig[b] = sg;
             for (int r = 0; r < t.Pc; r++)
                 for (int c = 0; c < t.Pc; c++) {
                     float v = images[id][(size_t)(y0 + r) * w + x0 + c];
                     float n = (float)crsae__rng_normal(&rng);
                     cl[(size_t)r * t.Pc + c] = t.sure ? n : v;
-                    no[(size_t)r * t.Pc + c] = t.sure ? v : v + prm->sigma * n;
+                    no[(size_t)r * t.Pc + c] = t.sure ? v : v + sg * n;
                 }
         }
         /* gradients, one patch per item, summed in patch order */
@@ -414,12 +449,16 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
         /* Adam on the banks and the thresholds */
         const double scale = 1.0 / prm->batch;
         const double c1 = 1.0 - pow(b1, step + 1), c2 = 1.0 - pow(b2, step + 1);
+        double lr = prm->learning_rate;
+        if (prm->lr_cosine && prm->steps > 1)
+            lr *= LR_FLOOR + (1.0 - LR_FLOOR) * 0.5 *
+                                 (1.0 + cos(3.14159265358979323846 * (double)step / (double)(prm->steps - 1)));
         int nupdate = prm->learn_bias == CRSAE_BIAS_BACKPROP ? t.nparam : t.nparam - t.C;
         for (int i = 0; i < nupdate; i++) {
             double gi = sum[i] * scale;
             adam_m[i] = (float)(b1 * adam_m[i] + (1 - b1) * gi);
             adam_v[i] = (float)(b2 * adam_v[i] + (1 - b2) * gi * gi);
-            double upd = prm->learning_rate * (adam_m[i] / c1) / (sqrt(adam_v[i] / c2) + eps);
+            double upd = lr * (adam_m[i] / c1) / (sqrt(adam_v[i] / c2) + eps);
             if (i < (int)(bank * (size_t)t.nbanks)) {
                 m->dec[i] -= (float)upd; /* dec, enc, out are one block */
             } else {
@@ -485,6 +524,7 @@ done:
             crsae__free_aligned(workers[i].tape);
             crsae__free(workers[i].y);
             crsae__free(workers[i].avg);
+            crsae__free(workers[i].bias);
         }
     crsae__free(workers);
     crsae_train_state_free(own);
@@ -493,6 +533,7 @@ done:
     crsae__free(t.noisy);
     crsae__free(t.clean);
     crsae__free(t.grads);
+    crsae__free(t.psig);
     crsae__free(t.loss);
     crsae__free(t.l1);
     return st;
