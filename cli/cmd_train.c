@@ -141,9 +141,9 @@ static int on_progress(const crsae_train_report *r, void *user)
 {
     progress *p = user;
     p->last = *r;
+    if (!p->first_step)
+        p->first_step = r->step; /* a resumed run starts past 1 */
     if (p->tty || r->step == r->steps || r->step % 100 == 0) {
-        if (!p->first_step)
-            p->first_step = r->step; /* a resumed run starts past 1 */
         int done = r->step - p->first_step + 1;
         double eta = r->seconds / done * (r->steps - r->step);
         fprintf(stderr, "%sstep %d/%d  batch PSNR %.2f dB  %.0f s, about %.0f s left%s",
