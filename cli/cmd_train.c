@@ -159,6 +159,39 @@ static int on_progress(const crsae_train_report *r, void *user)
     return interrupted != 0;
 }
 
+/* --init TIED --untied: an untied model whose three banks start as H. */
+static int untie(crsae_model **m)
+{
+    crsae_model_info in;
+    crsae_model_get_info(*m, &in);
+    size_t n = (size_t)in.filters * in.size * in.size;
+    float *bank = malloc(n * sizeof(float)), *lambda = malloc((size_t)in.filters * sizeof(float));
+    crsae_model *u = NULL;
+    crsae_status st = bank && lambda ? crsae_model_new(&u, in.filters, in.size, in.stride, 1)
+                                     : CRSAE_ERR_NOMEM;
+    if (st == CRSAE_OK)
+        st = crsae_model_get_bank(*m, CRSAE_BANK_DECODER, bank);
+    for (int b = CRSAE_BANK_DECODER; st == CRSAE_OK && b <= CRSAE_BANK_OUTPUT; b++)
+        st = crsae_model_set_bank(u, (crsae_bank)b, bank);
+    if (st == CRSAE_OK)
+        st = crsae_model_get_lambda(*m, lambda);
+    if (st == CRSAE_OK)
+        st = crsae_model_set_lambda(u, lambda);
+    if (st == CRSAE_OK)
+        st = crsae_model_set_params(u, in.iterations, in.lipschitz, in.sigma_train,
+                                    in.bias_exponent);
+    free(bank);
+    free(lambda);
+    if (st != CRSAE_OK) {
+        crsae_model_free(u);
+        cli_error("--untied", "%s", crsae_strerror(st));
+        return cli_exit_for(st);
+    }
+    crsae_model_free(*m);
+    *m = u;
+    return EXIT_OK;
+}
+
 static void help(void)
 {
     printf(_("Usage: crsae train --data DIR|FILE [--data ...] --sigma N --out MODEL [OPTIONS]\n"
@@ -168,7 +201,8 @@ static void help(void)
              "to one noisy photo, without a clean version, by Stein's unbiased risk\n"
              "estimate, for --seconds S (60 per megapixel, at least 60).\n"
              "  --filters C (64)  --size K (7)  --stride s (5)  --iterations T (15)  --untied\n"
-             "  --init MODEL      start from this model (\"default\": the built-in one)\n"
+             "  --init MODEL      start from this model (\"default\": the built-in one);\n"
+             "                    with --untied a tied model gets three banks, each H\n"
              "  --steps N (500)  --batch B (8)  --patch P (64)  --lr X (0.001)\n"
              "  --seed S (1)  --threads N (0 = all)\n"
              "  --sigma-max M     noise-level-aware model: each patch's noise level is drawn\n"
@@ -380,6 +414,8 @@ int cmd_train(int argc, char **argv)
             goto done;
         crsae_model_info in;
         crsae_model_get_info(m, &in);
+        if (untied && !in.untied && (rc = untie(&m)) != EXIT_OK)
+            goto done;
         if (T_given)
             crsae_model_set_params(m, (int)T, in.lipschitz, in.sigma_train, in.bias_exponent);
     } else {

@@ -37,9 +37,11 @@ typedef struct setup {
     float gain; /* images are scaled by this */
     crsae_train_state *state;
     crsae_model *start; /* NULL: random filters */
+    float sigma, sigma_max; /* 0: 0.1, none */
+    int cosine;
 } setup;
 
-static const setup TIED = {0, 0, CRSAE_BIAS_BACKPROP, 1.0f, NULL, NULL};
+static const setup TIED = {0, 0, CRSAE_BIAS_BACKPROP, 1.0f, NULL, NULL, 0, 0, 0};
 
 static crsae_model *train_with(const setup *su, int threads, int steps, losses *l,
                                crsae_status *st)
@@ -55,11 +57,13 @@ static crsae_model *train_with(const setup *su, int threads, int steps, losses *
     if (!m) {
         assert_int_equal(crsae_model_new(&m, 8, 5, 2, su->untied), CRSAE_OK);
         assert_int_equal(crsae_model_set_params(m, 5, 1.0f, 0.1f, 1.0f), CRSAE_OK);
-        assert_int_equal(crsae_model_randomize(m, 0.1f, 3), CRSAE_OK);
+        assert_int_equal(crsae_model_randomize(m, su->sigma > 0 ? su->sigma : 0.1f, 3), CRSAE_OK);
     }
     crsae_train_params p;
     crsae_train_params_init(&p);
-    p.sigma = 0.1f;
+    p.sigma = su->sigma > 0 ? su->sigma : 0.1f;
+    p.sigma_max = su->sigma_max;
+    p.lr_cosine = su->cosine;
     p.patch = 24;
     p.batch = 4;
     p.steps = steps;
@@ -98,7 +102,7 @@ static void assert_same_model(const crsae_model *a, const crsae_model *b)
 static void test_ensemble_untied(void **state)
 {
     (void)state;
-    const setup su = {1, 1, CRSAE_BIAS_BACKPROP, 1.0f, NULL, NULL};
+    const setup su = {1, 1, CRSAE_BIAS_BACKPROP, 1.0f, NULL, NULL, 0, 0, 0};
     losses l1 = {0}, l2 = {0};
     crsae_status st;
     crsae_model *a = train_with(&su, 1, 40, &l1, &st);
@@ -128,8 +132,8 @@ static double mean_lambda(const crsae_model *m)
 static void test_em_lambda_follows_codes(void **state)
 {
     (void)state;
-    const setup full = {0, 0, CRSAE_BIAS_EM, 1.0f, NULL, NULL};
-    const setup half = {0, 0, CRSAE_BIAS_EM, 0.5f, NULL, NULL};
+    const setup full = {0, 0, CRSAE_BIAS_EM, 1.0f, NULL, NULL, 0, 0, 0};
+    const setup half = {0, 0, CRSAE_BIAS_EM, 0.5f, NULL, NULL, 0, 0, 0};
     losses la = {0}, lb = {0};
     crsae_status st;
     crsae_model *start;
@@ -207,7 +211,7 @@ static void test_cancel(void **state)
 static void test_resume_equals_uninterrupted(void **state)
 {
     (void)state;
-    setup su = {0, 0, CRSAE_BIAS_EM, 1.0f, NULL, NULL};
+    setup su = {0, 0, CRSAE_BIAS_EM, 1.0f, NULL, NULL, 0, 0, 0};
     losses l = {0};
     crsae_status st;
     crsae_model *whole = train_with(&su, 2, 20, &l, &st);
@@ -262,11 +266,12 @@ static void test_resume_equals_uninterrupted(void **state)
     crsae_model_free(resumed);
 }
 
-static double denoise_mse(const crsae_model *m, const float *noisy, const float *clean, int w, int h)
+static double denoise_mse_at(const crsae_model *m, float sigma, const float *noisy,
+                             const float *clean, int w, int h)
 {
     crsae_denoise_params dp;
     crsae_denoise_params_init(&dp);
-    dp.sigma = 0.1f;
+    dp.sigma = sigma;
     float *out = malloc(sizeof(float) * (size_t)w * h);
     assert_non_null(out);
     assert_int_equal(crsae_denoise_plane(m, &dp, noisy, (size_t)w, out, (size_t)w, w, h), CRSAE_OK);
@@ -275,6 +280,120 @@ static double denoise_mse(const crsae_model *m, const float *noisy, const float 
         e += (double)(out[i] - clean[i]) * (out[i] - clean[i]) / (w * h);
     free(out);
     return e;
+}
+
+static double denoise_mse(const crsae_model *m, const float *noisy, const float *clean, int w, int h)
+{
+    return denoise_mse_at(m, 0.1f, noisy, clean, w, h);
+}
+
+/* A noise-level-aware run (patches with sigma drawn from a range, a cosine
+ * schedule) stopped at step 6, checkpointed, read back and resumed ends
+ * with the same bytes as a run that never stopped; the checkpoint keeps
+ * the range and the schedule. */
+static void test_resume_range_and_cosine(void **state)
+{
+    (void)state;
+    setup su = TIED;
+    su.sigma = 0.05f;
+    su.sigma_max = 0.2f;
+    su.cosine = 1;
+    losses l = {0};
+    crsae_status st;
+    crsae_model *whole = train_with(&su, 1, 16, &l, &st);
+    assert_int_equal(st, CRSAE_OK);
+    assert_int_equal(crsae_train_state_new(&su.state), CRSAE_OK);
+    losses lc = {0};
+    lc.cancel_at = 6;
+    crsae_model *part = train_with(&su, 2, 16, &lc, &st);
+    assert_int_equal(st, CRSAE_ERR_CANCELLED);
+    char path[] = "/tmp/crsae-test-ckpt-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(crsae_checkpoint_save_file(part, su.state, path), CRSAE_OK);
+    crsae_model_free(part);
+    crsae_train_state_free(su.state);
+    assert_int_equal(crsae_checkpoint_load_file(path, &su.start, &su.state), CRSAE_OK);
+    unlink(path);
+    crsae_train_params p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(crsae_train_state_params(su.state, &p), CRSAE_OK);
+    assert_true(p.sigma_max == 0.2f);
+    assert_int_equal(p.lr_cosine, 1);
+    losses lr = {0};
+    crsae_model *resumed = train_with(&su, 2, 16, &lr, &st);
+    assert_int_equal(st, CRSAE_OK);
+    assert_int_equal(lr.n, 10);
+    assert_same_model(whole, resumed);
+    crsae_train_state_free(su.state);
+    crsae_model_free(whole);
+    crsae_model_free(resumed);
+
+    /* a range goes with supervised, non-EM training only */
+    crsae_model *m;
+    assert_int_equal(crsae_model_new(&m, 4, 5, 2, 0), CRSAE_OK);
+    assert_int_equal(crsae_model_randomize(m, 0.1f, 1), CRSAE_OK);
+    float *img = tu_synthetic_image(32, 32, 1);
+    const float *imgs[1] = {img};
+    int w = 32, h = 32;
+    crsae_train_params q;
+    crsae_train_params_init(&q);
+    q.patch = 16;
+    q.steps = 1;
+    q.sigma = 0.1f;
+    q.sigma_max = 0.05f; /* below sigma */
+    assert_int_equal(crsae_train(m, &q, imgs, &w, &h, 1), CRSAE_ERR_INVALID_ARGUMENT);
+    q.sigma_max = 0.2f;
+    q.learn_bias = CRSAE_BIAS_EM;
+    assert_int_equal(crsae_train(m, &q, imgs, &w, &h, 1), CRSAE_ERR_INVALID_ARGUMENT);
+    q.learn_bias = CRSAE_BIAS_BACKPROP;
+    q.self_supervised = 1;
+    assert_int_equal(crsae_train(m, &q, imgs, &w, &h, 1), CRSAE_ERR_INVALID_ARGUMENT);
+    free(img);
+    crsae_model_free(m);
+}
+
+/* One noise-level-aware model trained on sigma in [0.03, 0.2] denoises a
+ * held-out image at both ends of the range better than a model trained at
+ * the other end only (same steps, same start). */
+static void test_range_model_serves_the_range(void **state)
+{
+    (void)state;
+    setup lo = TIED, hi = TIED, range = TIED;
+    lo.sigma = 0.03f;
+    hi.sigma = 0.2f;
+    range.sigma = 0.03f;
+    range.sigma_max = 0.2f;
+    losses l = {0};
+    crsae_status st;
+    crsae_model *mlo = train_with(&lo, 2, 150, &l, &st);
+    assert_int_equal(st, CRSAE_OK);
+    crsae_model *mhi = train_with(&hi, 2, 150, &l, &st);
+    assert_int_equal(st, CRSAE_OK);
+    crsae_model *mr = train_with(&range, 2, 150, &l, &st);
+    assert_int_equal(st, CRSAE_OK);
+    const int w = 72, h = 72;
+    float *clean = tu_synthetic_image(w, h, 99);
+    float *noisy = malloc(sizeof(float) * w * h);
+    assert_non_null(noisy);
+    const float sig[2] = {0.03f, 0.2f};
+    for (int k = 0; k < 2; k++) {
+        memcpy(noisy, clean, sizeof(float) * w * h);
+        assert_int_equal(crsae_add_noise(noisy, (size_t)w, w, h, 1, sig[k], 7), CRSAE_OK);
+        double e_lo = denoise_mse_at(mlo, sig[k], noisy, clean, w, h);
+        double e_hi = denoise_mse_at(mhi, sig[k], noisy, clean, w, h);
+        double e_r = denoise_mse_at(mr, sig[k], noisy, clean, w, h);
+        print_message("sigma %.2f: MSE trained at 0.03 %.6f, at 0.2 %.6f, on the range %.6f\n",
+                      sig[k], e_lo, e_hi, e_r);
+        /* better than the model made for the other end */
+        assert_true(e_r < (k == 0 ? e_hi : e_lo));
+    }
+    free(clean);
+    free(noisy);
+    crsae_model_free(mlo);
+    crsae_model_free(mhi);
+    crsae_model_free(mr);
 }
 
 /* Without clean images (SURE on the noisy ones), training still lowers the
@@ -412,6 +531,8 @@ int main(void)
         cmocka_unit_test(test_ensemble_untied),
         cmocka_unit_test(test_em_lambda_follows_codes),
         cmocka_unit_test(test_resume_equals_uninterrupted),
+        cmocka_unit_test(test_resume_range_and_cosine),
+        cmocka_unit_test(test_range_model_serves_the_range),
         cmocka_unit_test(test_sure_learns_from_noisy_images),
         cmocka_unit_test(test_recovers_a_known_dictionary),
     };
