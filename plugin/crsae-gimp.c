@@ -203,11 +203,14 @@ static GimpProcedure *create_procedure(GimpPlugIn *plug_in, const gchar *name)
     gimp_procedure_add_string_argument(
         p, "model", _("_Model"),
         _("A .crsae model file; empty uses the built-in model"), "", G_PARAM_READWRITE);
-    gimp_procedure_add_boolean_argument(
-        p, "best-quality", _("_Best quality (8x slower)"),
-        _("Also denoise the image's flips and rotations and average them: about 0.1 dB "
-          "better, eight times the work"),
-        FALSE, G_PARAM_READWRITE);
+    gimp_procedure_add_choice_argument(
+        p, "quality", _("_Quality"),
+        _("Fast uses a fifth of the shifts (5x faster); best also denoises the image's flips "
+          "and rotations and averages them (8x slower than normal)"),
+        gimp_choice_new_with_values("fast", CRSAE_QUALITY_FAST, _("Fast"), NULL, "normal",
+                                    CRSAE_QUALITY_NORMAL, _("Normal"), NULL, "best",
+                                    CRSAE_QUALITY_BEST, _("Best (8x slower)"), NULL, NULL),
+        "normal", G_PARAM_READWRITE);
     return p;
 }
 

@@ -20,7 +20,8 @@ void crsae_gimp_settings_from_config(GimpProcedureConfig *config, crsae_gimp_set
 {
     memset(s, 0, sizeof *s);
     g_object_get(config, "noise-level", &s->noise_level, "iterations", &s->iterations,
-                 "model", &s->model_path, "best-quality", &s->best, NULL);
+                 "model", &s->model_path, NULL);
+    s->quality = gimp_procedure_config_get_choice_id(config, "quality");
 }
 
 crsae_model *crsae_gimp_load_model(const crsae_gimp_settings *s, GError **error)
@@ -122,8 +123,9 @@ static gboolean run_core(const crsae_model *model, const crsae_gimp_settings *s,
     crsae_denoise_params_init(&prm);
     prm.sigma = (float)(sigma / 255.0);
     prm.iterations = s->iterations;
-    prm.shifts = s->shifts;
-    prm.transforms = s->best ? 8 : 1;
+    crsae_denoise_params_set_quality(&prm, (crsae_quality)s->quality);
+    if (s->shifts > 0)
+        prm.shifts = s->shifts;
     prm.progress = fn;
     prm.progress_user = user;
     crsae_status st = crsae_denoise_image(model, &prm, buf, (size_t)w * ch, buf, (size_t)w * ch,

@@ -10,7 +10,7 @@ typedef struct crsae_gimp_settings {
     gdouble noise_level; /* 0..255; 0 = estimate */
     gint iterations;     /* 0 = the model's */
     gint shifts;         /* 0 = all */
-    gboolean best;       /* the 8-transform ensemble */
+    gint quality;        /* a crsae_quality */
     gchar *model_path;   /* NULL or "" = built-in */
 } crsae_gimp_settings;
 

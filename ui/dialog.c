@@ -263,7 +263,7 @@ gboolean crsae_gimp_dialog(GimpProcedure *procedure, GimpProcedureConfig *config
     gtk_widget_show_all(model_row);
 
     gimp_procedure_dialog_fill(GIMP_PROCEDURE_DIALOG(st.dialog), "preview", "noise-level",
-                               "iterations", "best-quality", NULL);
+                               "iterations", "quality", NULL);
     GtkWidget *content = gtk_dialog_get_content_area(GTK_DIALOG(st.dialog));
     gtk_box_pack_start(GTK_BOX(content), estimate, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(content), model_row, FALSE, FALSE, 0);

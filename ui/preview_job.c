@@ -21,13 +21,24 @@ static gboolean job_done(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static gboolean run_job(const crsae_model *model, preview_job *job)
+{
+    return model && crsae_gimp_denoise_pixels(model, &job->settings, job->pixels, job->width,
+                                              job->height, job->channels, still_wanted, job,
+                                              NULL);
+}
+
+/* A slower quality is drawn twice: first the fast setting, at once, then
+ * the chosen one, which is what OK gives. */
 static gpointer job_thread(gpointer data)
 {
-    preview_job *job = data;
+    preview_job *job = data, *quick = job->quick;
     crsae_model *model = crsae_gimp_load_model(&job->settings, NULL);
-    job->ok = model && crsae_gimp_denoise_pixels(model, &job->settings, job->pixels, job->width,
-                                                 job->height, job->channels, still_wanted, job,
-                                                 NULL);
+    if (quick) {
+        quick->ok = run_job(model, quick);
+        g_idle_add(job_done, quick);
+    }
+    job->ok = run_job(model, job);
     crsae_model_free(model);
     g_idle_add(job_done, job);
     return NULL;
@@ -55,6 +66,15 @@ void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat
     job->settings = *s;
     job->settings.model_path = g_strdup(s->model_path);
     q->active++;
+    if (s->quality != CRSAE_QUALITY_FAST) {
+        preview_job *quick = g_new0(preview_job, 1);
+        *quick = *job;
+        quick->pixels = g_memdup2(pixels, (gsize)width * height * channels * sizeof(gfloat));
+        quick->settings.model_path = g_strdup(s->model_path);
+        quick->settings.quality = CRSAE_QUALITY_FAST;
+        job->quick = quick;
+        q->active++;
+    }
     g_thread_unref(g_thread_new("crsae-preview", job_thread, job));
 }
 

@@ -187,6 +187,22 @@ typedef struct crsae_denoise_params {
 
 CRSAE_API void crsae_denoise_params_init(crsae_denoise_params *params);
 
+/* The speed/quality control users see.  FAST averages CRSAE_FAST_SHIFTS
+ * spread-out shifts of the ensemble (5x less work than NORMAL for a
+ * stride-5 model); NORMAL all s*s shifts; BEST also the 8 flips and
+ * transposes of the image (8x the work of NORMAL).  Sets params->shifts
+ * and params->transforms; CRSAE_ERR_INVALID_ARGUMENT for another value. */
+typedef enum crsae_quality {
+    CRSAE_QUALITY_FAST = 0,
+    CRSAE_QUALITY_NORMAL = 1,
+    CRSAE_QUALITY_BEST = 2
+} crsae_quality;
+#define CRSAE_FAST_SHIFTS 5
+CRSAE_API crsae_status crsae_denoise_params_set_quality(crsae_denoise_params *params,
+                                                        crsae_quality quality);
+/* "fast", "normal", "best"; NULL for another value. */
+CRSAE_API const char *crsae_quality_name(crsae_quality quality);
+
 /* Halo (pixels on each side) a tile needs so that tiled output equals
  * whole-image output within 1e-4, for this model and iteration count. */
 CRSAE_API int crsae_model_halo(const crsae_model *model, int iterations);
@@ -216,9 +232,10 @@ typedef enum crsae_param {
     CRSAE_PARAM_NOISE_LEVEL = 0, /* sigma on the 0..255 scale; 0 = estimate */
     CRSAE_PARAM_ITERATIONS = 1,  /* 0 = the model's own count */
     CRSAE_PARAM_SHIFTS = 2,      /* 0 = all s*s shifts */
-    CRSAE_PARAM_THREADS = 3      /* 0 = one per online CPU */
+    CRSAE_PARAM_THREADS = 3,     /* 0 = one per online CPU */
+    CRSAE_PARAM_QUALITY = 4      /* a crsae_quality */
 } crsae_param;
-#define CRSAE_PARAM_COUNT 4
+#define CRSAE_PARAM_COUNT 5
 
 typedef struct crsae_param_info {
     const char *name;        /* e.g. "noise-level" (CLI option, procedure argument) */

@@ -12,7 +12,26 @@ static const crsae_param_info params[CRSAE_PARAM_COUNT] = {
      "Shifts of the ensemble to average (fewer is faster); 0 uses all of them", 0.0,
      (double)(CRSAE_MAX_SIZE * CRSAE_MAX_SIZE), 0.0},
     {"threads", "Threads", "Worker threads; 0 uses one per processor", 0.0, 256.0, 0.0},
+    {"quality", "Quality",
+     "Fast (a fifth of the shifts), normal (all shifts) or best (also the 8 flips and "
+     "rotations: 8x the work)",
+     (double)CRSAE_QUALITY_FAST, (double)CRSAE_QUALITY_BEST, (double)CRSAE_QUALITY_NORMAL},
 };
+
+crsae_status crsae_denoise_params_set_quality(crsae_denoise_params *p, crsae_quality q)
+{
+    if (!p || (int)q < CRSAE_QUALITY_FAST || (int)q > CRSAE_QUALITY_BEST)
+        return CRSAE_ERR_INVALID_ARGUMENT;
+    p->shifts = q == CRSAE_QUALITY_FAST ? CRSAE_FAST_SHIFTS : 0;
+    p->transforms = q == CRSAE_QUALITY_BEST ? 8 : 1;
+    return CRSAE_OK;
+}
+
+const char *crsae_quality_name(crsae_quality q)
+{
+    static const char *const names[] = {"fast", "normal", "best"};
+    return (int)q >= CRSAE_QUALITY_FAST && (int)q <= CRSAE_QUALITY_BEST ? names[q] : NULL;
+}
 
 const crsae_param_info *crsae_param_get(crsae_param param)
 {
