@@ -10,6 +10,12 @@
  *     --threshold-sigma S  denoise at this sigma whatever the noise (for the
  *                          published checkpoints' own procedure: 19.89)
  *     --iterations T, --shifts S, --transforms 1|8
+ *     --qualities LIST     rows for each of these presets (fast,normal,best)
+ *                          instead of --shifts/--transforms
+ *     --train N            also time N training steps (batch 8, 64x64 patches,
+ *                          the model's shape) on the first folder's images with
+ *                          1 and 2 threads, one shift per patch and the
+ *                          shift ensemble: patches per second
  *     --time-images N      time 1 thread on the first N images (default 8)
  *     --clipped            also report PSNR with 8-bit rounded, clipped noise
  *     --limit N            use only the first N images of each folder
@@ -79,11 +85,60 @@ static double psnr(const float *a, const float *b, size_t n)
     return 10.0 * log10((double)n / se);
 }
 
+static int quiet_progress(const crsae_train_report *r, void *user)
+{
+    (void)r;
+    (void)user;
+    return 0;
+}
+
+/* Patches per second of crsae_train with the model's shape on imgs. */
+static void train_throughput(const crsae_model *m, const image *imgs, int n, int steps)
+{
+    const float **px = malloc((size_t)n * sizeof *px);
+    int *w = malloc((size_t)n * sizeof(int)), *h = malloc((size_t)n * sizeof(int));
+    for (int i = 0; i < n; i++) {
+        px[i] = imgs[i].clean;
+        w[i] = imgs[i].w;
+        h[i] = imgs[i].h;
+    }
+    printf("\ntraining throughput (%d steps of 8 patches of 64x64, sigma 25):\n", steps);
+    printf("%14s %8s %12s %10s\n", "loss", "threads", "patches/s", "s/step");
+    for (int ens = 0; ens <= 1; ens++)
+        for (int th = 1; th <= 2; th++) {
+            crsae_model *c;
+            if (crsae_model_copy(&c, m) != CRSAE_OK)
+                exit(1);
+            crsae_train_params p;
+            crsae_train_params_init(&p);
+            p.sigma = 25.0f / 255.0f;
+            p.steps = ens ? (steps + 9) / 10 : steps; /* the ensemble is s*s times the work */
+            p.threads = th;
+            p.ensemble = ens;
+            p.progress = quiet_progress;
+            double t0 = now();
+            crsae_status st = crsae_train(c, &p, px, w, h, n);
+            double sec = now() - t0;
+            crsae_model_free(c);
+            if (st != CRSAE_OK) {
+                fprintf(stderr, "crsae-bench: training: %s\n", crsae_strerror(st));
+                exit(1);
+            }
+            printf("%14s %8d %12.1f %10.3f\n", ens ? "shift ensemble" : "one shift", th,
+                   8.0 * p.steps / sec, sec / p.steps);
+            fflush(stdout);
+        }
+    free(px);
+    free(w);
+    free(h);
+}
+
 int main(int argc, char **argv)
 {
     double sigmas[16] = {15, 25, 50};
     int nsig = 3, time_images = 8, clipped = 0, limit = 0, iterations = 0, shifts = 0;
-    int transforms = 1;
+    int transforms = 1, train_steps = 0;
+    int qualities[3], nq = 0;
     double thr_sigma = 0;
     const char *model_path = NULL;
     int first = 1;
@@ -116,6 +171,22 @@ int main(int argc, char **argv)
             shifts = atoi(v);
         } else if (!strcmp(o, "--transforms")) {
             transforms = atoi(v);
+        } else if (!strcmp(o, "--train")) {
+            train_steps = atoi(v);
+        } else if (!strcmp(o, "--qualities")) {
+            for (const char *t = v; *t && nq < 3; t += strcspn(t, ",") + (t[strcspn(t, ",")] != 0)) {
+                int q = CRSAE_QUALITY_FAST;
+                size_t len = strcspn(t, ",");
+                while (crsae_quality_name((crsae_quality)q) &&
+                       (strlen(crsae_quality_name((crsae_quality)q)) != len ||
+                        strncmp(crsae_quality_name((crsae_quality)q), t, len) != 0))
+                    q++;
+                if (!crsae_quality_name((crsae_quality)q)) {
+                    fprintf(stderr, "crsae-bench: qualities are fast, normal, best\n");
+                    return 2;
+                }
+                qualities[nq++] = q;
+            }
         } else {
             fprintf(stderr, "crsae-bench: unknown option %s\n", o);
             return 2;
@@ -135,16 +206,12 @@ int main(int argc, char **argv)
     crsae_model_info mi;
     crsae_model_get_info(model, &mi);
     int T = iterations ? iterations : mi.iterations;
-    int nsh = shifts ? shifts : mi.stride * mi.stride;
-    /* multiply-adds per pixel: two convolutions per iteration over all
-     * shifts (s*s shifts x 1/s^2 atoms per pixel), plus the final decoding */
-    double flop_px = 2.0 * mi.filters * mi.size * mi.size * (2.0 * T + 1) * nsh /
-                     ((double)mi.stride * mi.stride);
     double peak1 = peak_gflops(1), peak2 = peak_gflops(2);
     printf("FMA peak measured here: %.1f GFLOP/s on 1 thread, %.1f on 2\n", peak1, peak2);
-    printf("model: %s, C=%d K=%d s=%d T=%d shifts=%d (%.1f kFLOP/pixel)\n",
-           model_path ? model_path : "built-in", mi.filters, mi.size, mi.stride, T, nsh,
-           flop_px / 1e3);
+    printf("model: %s, C=%d K=%d s=%d T=%d\n", model_path ? model_path : "built-in",
+           mi.filters, mi.size, mi.stride, T);
+    if (nq == 0)
+        qualities[nq++] = -1; /* the --shifts / --transforms given */
 
     for (int a = first; a < argc; a++) {
         image *imgs;
@@ -155,9 +222,24 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++)
             mp += (double)imgs[i].w * imgs[i].h / 1e6;
         printf("\n%s: %d images, %.2f megapixels\n", argv[a], n, mp);
-        printf("%6s %9s %9s %9s %10s %10s %8s %9s %9s\n", "sigma", "noisy", "PSNR", "clipped",
-               "s/MP 1thr", "s/MP 2thr", "speedup", "GFLOP/s", "est.err");
-        for (int k = 0; k < nsig; k++) {
+        if (a == first && train_steps > 0)
+            train_throughput(model, imgs, n, train_steps);
+        printf("%6s %8s %9s %9s %9s %10s %10s %8s %9s %9s\n", "sigma", "quality", "noisy", "PSNR",
+               "clipped", "s/MP 1thr", "s/MP 2thr", "speedup", "GFLOP/s", "est.err");
+        for (int kq = 0; kq < nsig * nq; kq++) {
+            const int k = kq / nq, q = qualities[kq % nq];
+            crsae_denoise_params pq;
+            crsae_denoise_params_init(&pq);
+            pq.shifts = shifts;
+            pq.transforms = transforms;
+            if (q >= 0)
+                crsae_denoise_params_set_quality(&pq, (crsae_quality)q);
+            const int all = mi.stride * mi.stride;
+            const int nsh = pq.shifts > 0 && pq.shifts < all ? pq.shifts : all;
+            /* multiply-adds per pixel: two convolutions per iteration over the
+             * shifts (1/s^2 atoms per pixel each), plus the final decoding */
+            const double flop_px = 2.0 * mi.filters * mi.size * mi.size * (2.0 * T + 1) * nsh /
+                                   ((double)all) * (pq.transforms > 1 ? pq.transforms : 1);
             double sig = sigmas[k] / 255.0, sum_noisy = 0, sum = 0, sum_clip = 0;
             double t2 = 0, t1 = 0, mp1 = 0, worst_est = 0;
             for (int i = 0; i < n; i++) {
@@ -175,8 +257,8 @@ int main(int argc, char **argv)
                 crsae_denoise_params_init(&p);
                 p.sigma = (float)(thr_sigma > 0 ? thr_sigma / 255.0 : sig);
                 p.iterations = iterations;
-                p.shifts = shifts;
-                p.transforms = transforms;
+                p.shifts = pq.shifts;
+                p.transforms = pq.transforms;
                 p.threads = 2;
                 double t0 = now();
                 st = crsae_denoise_plane(model, &p, noisy, (size_t)imgs[i].w, out,
@@ -198,9 +280,9 @@ int main(int argc, char **argv)
                     p.threads = 2;
                 }
                 if (clipped) {
-                    for (size_t q = 0; q < np; q++) {
-                        float v = roundf(noisy[q] * 255.0f) / 255.0f;
-                        noisy[q] = v < 0 ? 0 : (v > 1 ? 1 : v);
+                    for (size_t j = 0; j < np; j++) {
+                        float v = roundf(noisy[j] * 255.0f) / 255.0f;
+                        noisy[j] = v < 0 ? 0 : (v > 1 ? 1 : v);
                     }
                     crsae_denoise_plane(model, &p, noisy, (size_t)imgs[i].w, out,
                                         (size_t)imgs[i].w, imgs[i].w, imgs[i].h);
@@ -212,7 +294,9 @@ int main(int argc, char **argv)
             char clip[16] = "-";
             if (clipped)
                 snprintf(clip, sizeof clip, "%.2f", sum_clip / n);
-            printf("%6.1f %9.2f %9.2f %9s %10.2f %10.2f %8.2f %9.1f %+8.1f%%\n", sigmas[k],
+            char qn[16];
+            snprintf(qn, sizeof qn, "%s", q >= 0 ? crsae_quality_name((crsae_quality)q) : "-");
+            printf("%6.1f %8s %9.2f %9.2f %9s %10.2f %10.2f %8.2f %9.1f %+8.1f%%\n", sigmas[k], qn,
                    sum_noisy / n, sum / n, clip, mp1 > 0 ? t1 / mp1 : 0.0, t2 / mp,
                    mp1 > 0 ? (t1 / mp1) / (t2 / mp) : 0.0, flop_px * mp * 1e6 / t2 / 1e9,
                    100.0 * worst_est);

@@ -355,6 +355,8 @@ static void test_bad_input(void **state)
     crsae_model_free(m);
 }
 
+/* The built-in model improves a synthetic image at every noise level it is
+ * meant for (5 to 50), at each quality setting. */
 static void test_default_model_gains_psnr(void **state)
 {
     (void)state;
@@ -367,18 +369,55 @@ static void test_default_model_gains_psnr(void **state)
     int w = 160, h = 120;
     float *clean = tu_synthetic_image(w, h, 77);
     float *noisy = malloc((size_t)w * h * sizeof(float));
-    memcpy(noisy, clean, (size_t)w * h * sizeof(float));
-    crsae_add_noise(noisy, (size_t)w, w, h, 1, 25.0f / 255.0f, 3);
-    crsae_denoise_params p;
-    crsae_denoise_params_init(&p);
-    p.sigma = 25.0f / 255.0f;
     float *out = malloc((size_t)w * h * sizeof(float));
-    assert_int_equal(crsae_denoise_plane(m, &p, noisy, (size_t)w, out, (size_t)w, w, h), CRSAE_OK);
-    double before = tu_psnr(noisy, clean, (size_t)w * h), after = tu_psnr(out, clean, (size_t)w * h);
-    print_message("default model, synthetic 160x120, sigma 25: %.2f -> %.2f dB\n", before, after);
-    assert_true(after > before + 5.0);
+    const float sigmas[3] = {5.0f, 25.0f, 50.0f};
+    for (int k = 0; k < 3; k++)
+        for (int q = CRSAE_QUALITY_FAST; q <= CRSAE_QUALITY_BEST; q++) {
+            if (q == CRSAE_QUALITY_BEST && k != 1)
+                continue; /* 8x the time: once is enough */
+            memcpy(noisy, clean, (size_t)w * h * sizeof(float));
+            crsae_add_noise(noisy, (size_t)w, w, h, 1, sigmas[k] / 255.0f, 3);
+            crsae_denoise_params p;
+            crsae_denoise_params_init(&p);
+            p.sigma = sigmas[k] / 255.0f;
+            assert_int_equal(crsae_denoise_params_set_quality(&p, (crsae_quality)q), CRSAE_OK);
+            assert_int_equal(crsae_denoise_plane(m, &p, noisy, (size_t)w, out, (size_t)w, w, h),
+                             CRSAE_OK);
+            double before = tu_psnr(noisy, clean, (size_t)w * h);
+            double after = tu_psnr(out, clean, (size_t)w * h);
+            print_message("built-in model, synthetic 160x120, sigma %.0f, %s: %.2f -> %.2f dB\n",
+                          sigmas[k], crsae_quality_name((crsae_quality)q), before, after);
+            assert_true(after > before + (k == 0 ? 1.0 : 5.0));
+        }
     free(clean), free(noisy), free(out);
     crsae_model_free(m);
+}
+
+/* The quality presets set the shifts and transforms they promise. */
+static void test_quality_presets(void **state)
+{
+    (void)state;
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    assert_int_equal(crsae_denoise_params_set_quality(&p, CRSAE_QUALITY_FAST), CRSAE_OK);
+    assert_int_equal(p.shifts, CRSAE_FAST_SHIFTS);
+    assert_int_equal(p.transforms, 1);
+    assert_int_equal(crsae_denoise_params_set_quality(&p, CRSAE_QUALITY_BEST), CRSAE_OK);
+    assert_int_equal(p.shifts, 0);
+    assert_int_equal(p.transforms, 8);
+    assert_int_equal(crsae_denoise_params_set_quality(&p, CRSAE_QUALITY_NORMAL), CRSAE_OK);
+    assert_int_equal(p.shifts, 0);
+    assert_int_equal(p.transforms, 1);
+    assert_int_equal(crsae_denoise_params_set_quality(&p, (crsae_quality)3),
+                     CRSAE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(crsae_denoise_params_set_quality(NULL, CRSAE_QUALITY_FAST),
+                     CRSAE_ERR_INVALID_ARGUMENT);
+    assert_string_equal(crsae_quality_name(CRSAE_QUALITY_BEST), "best");
+    assert_null(crsae_quality_name((crsae_quality)-1));
+    const crsae_param_info *pi = crsae_param_get(CRSAE_PARAM_QUALITY);
+    assert_non_null(pi);
+    assert_string_equal(pi->name, "quality");
+    assert_true(pi->def == CRSAE_QUALITY_NORMAL);
 }
 
 int main(void)
@@ -393,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_tiny_images_and_in_place),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_default_model_gains_psnr),
+        cmocka_unit_test(test_quality_presets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
