@@ -1,8 +1,10 @@
 /* cmd_train.c - `crsae train`: learn a dictionary from PNG images. */
 #include "cli.h"
 #include "images.h"
+#include "train_validate.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +127,10 @@ typedef struct progress {
     int every;
     int failed; /* a checkpoint could not be written */
     int first_step;
+    double per_epoch;       /* patches in one pass over the data; 0: unknown */
+    int batch;
+    const validation *val;  /* NULL: no --validate */
+    int val_every;
 } progress;
 
 static int write_checkpoint(progress *p)
@@ -146,9 +152,21 @@ static int on_progress(const crsae_train_report *r, void *user)
     if (p->tty || r->step == r->steps || r->step % 100 == 0) {
         int done = r->step - p->first_step + 1;
         double eta = r->seconds / done * (r->steps - r->step);
-        fprintf(stderr, "%sstep %d/%d  batch PSNR %.2f dB  %.0f s, about %.0f s left%s",
-                p->tty ? "\r" : "", r->step, r->steps, r->psnr, r->seconds, eta,
+        char epoch[32] = "";
+        if (p->per_epoch > 0)
+            snprintf(epoch, sizeof epoch, " (epoch %.2f)", r->step * (double)p->batch / p->per_epoch);
+        fprintf(stderr, "%sstep %d/%d%s  batch PSNR %.2f dB  %.0f s, about %.0f s left%s",
+                p->tty ? "\r" : "", r->step, r->steps, epoch, r->psnr, r->seconds, eta,
                 p->tty ? "   " : "\n");
+    }
+    if (p->val && (r->step % p->val_every == 0 || r->step == r->steps)) {
+        double ps[VALIDATE_MAX_SIGMAS];
+        if (validation_run(p->val, p->model, ps) == 0) {
+            fprintf(stderr, "%sstep %d: held-out PSNR", p->tty ? "\n" : "", r->step);
+            for (int k = 0; k < p->val->nsigma; k++)
+                fprintf(stderr, "%s %.2f dB at sigma %g", k ? "," : "", ps[k], p->val->sigma[k]);
+            fputc('\n', stderr);
+        }
     }
     if (p->checkpoint && p->every > 0 && r->step % p->every == 0 && !write_checkpoint(p))
         return 1;
@@ -204,6 +222,10 @@ static void help(void)
              "  --init MODEL      start from this model (\"default\": the built-in one);\n"
              "                    with --untied a tied model gets three banks, each H\n"
              "  --steps N (500)  --batch B (8)  --patch P (64)  --lr X (0.001)\n"
+             "  --epochs E        steps for E passes over the data's patches (instead of --steps)\n"
+             "  --validate DIR|FILE  held-out clean images: every --validate-every N (500)\n"
+             "                    steps and at the end, the PSNR of the model so far on\n"
+             "                    fixed noisy crops of them\n"
              "  --seed S (1)  --threads N (0 = all)\n"
              "  --sigma-max M     noise-level-aware model: each patch's noise level is drawn\n"
              "                    from [N, M]; the thresholds follow it (for a model that\n"
@@ -237,11 +259,15 @@ int cmd_train(int argc, char **argv)
         {"resume", required_argument, NULL, 'R'},     {"from-image", required_argument, NULL, 'F'},
         {"seconds", required_argument, NULL, 'X'},     {"bias", required_argument, NULL, 'B'},       {"ensemble", no_argument, NULL, 'E'},         {"single-shift", no_argument, NULL, 'O'},
         {"sigma-max", required_argument, NULL, 'M'},  {"lr-schedule", required_argument, NULL, 'L'},
+        {"epochs", required_argument, NULL, 'P'},     {"validate", required_argument, NULL, 'V'},
+        {"validate-every", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     double sigma = 0, C = 64, K = 7, S = 5, T = 15, steps = 500, batch = 8, patch = 64,
            lr = 1e-3, seed = 1, threads = 0;
     int untied = 0, bias_mode = CRSAE_BIAS_BACKPROP, ensemble = -1, c, cosine = 0;
-    double sigma_max = 0;
+    double sigma_max = 0, epochs = 0, val_every = 500;
+    const char *vdata[64];
+    int nvdata = 0;
     const char *out = NULL, *init = NULL, *checkpoint = NULL, *resume = NULL, *from = NULL;
     double seconds = 0;
     int sigma_auto = 0, lr_given = 0, batch_given = 0, patch_given = 0;
@@ -310,6 +336,12 @@ int cmd_train(int argc, char **argv)
             }
             break;
         case 'M': ok = cli_number("--sigma-max", optarg, 0.1, 255, &sigma_max); break;
+        case 'P': ok = cli_number("--epochs", optarg, 1e-3, 1e6, &epochs); break;
+        case 'V':
+            if (nvdata < 64)
+                vdata[nvdata++] = optarg;
+            break;
+        case 'W': ok = cli_number("--validate-every", optarg, 1, 1e9, &val_every); break;
         case 'L':
             if (!strcmp(optarg, "cosine"))
                 cosine = 1;
@@ -353,7 +385,9 @@ int cmd_train(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
-    image_set set = {0};
+    image_set set = {0}, vset = {0};
+    validation val = {0};
+    int have_val = 0;
     int rc = EXIT_OK;
     crsae_model *m = NULL;
     crsae_train_state *state = NULL;
@@ -361,6 +395,8 @@ int cmd_train(int argc, char **argv)
     int have_photo = 0;
     for (int i = 0; i < ndata && rc == EXIT_OK; i++)
         rc = add_path(&set, data[i]);
+    for (int i = 0; i < nvdata && rc == EXIT_OK; i++)
+        rc = add_path(&vset, vdata[i]);
     if (from) {
         /* one noisy photo, its noise level, a time budget */
         rc = load_noisy(from, &photo, sigma > 0 ? NULL : &sigma);
@@ -450,10 +486,33 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
+    /* an epoch: as many patches as the images hold side by side */
+    double per_epoch = 0;
+    for (int i = 0; i < set.n && !from; i++)
+        per_epoch += (double)(set.w[i] / p.patch) * (double)(set.h[i] / p.patch);
+    if (epochs > 0 && !resume && !from) {
+        if (per_epoch < 1) {
+            cli_error("--epochs", _("the images are smaller than a patch"));
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        double n = ceil(epochs * per_epoch / p.batch);
+        p.steps = n > 2e9 ? 2000000000 : (int)n;
+    }
+    if (vset.n > 0) {
+        if (validation_init(&val, vset.pixels, vset.w, vset.h, vset.n, p.sigma * 255.0,
+                            p.sigma_max > p.sigma ? p.sigma_max * 255.0 : 0.0) != 0) {
+            cli_error("--validate", _("out of memory"));
+            rc = EXIT_INTERNAL;
+            goto done;
+        }
+        have_val = 1;
+    }
     p.threads = (int)threads;
     p.state = state;
     p.self_supervised = from != NULL;
-    progress pr = {isatty(STDERR_FILENO), seconds, 0, {0}, m, state, checkpoint, (int)every, 0, 0};
+    progress pr = {isatty(STDERR_FILENO), seconds, 0, {0}, m, state, checkpoint, (int)every, 0, 0,
+                   per_epoch, p.batch, have_val ? &val : NULL, (int)val_every};
     if (from && !pr.tty)
         fprintf(stderr, _("adapting the model to %s: sigma %.2f, up to %.0f s\n"), from, sigma,
                 seconds);
@@ -515,6 +574,13 @@ int cmd_train(int argc, char **argv)
 done:
     if (have_photo)
         pngio_free(&photo);
+    if (have_val)
+        validation_free(&val);
+    for (int i = 0; i < vset.n; i++)
+        free(vset.pixels[i]);
+    free(vset.pixels);
+    free(vset.w);
+    free(vset.h);
     crsae_train_state_free(state);
     crsae_model_free(m);
     for (int i = 0; i < set.n; i++)

@@ -153,6 +153,28 @@ check "train on no images" 3 "$crsae" train --data "$tmp/none" --sigma 25 --out 
 check "train into a missing folder" 6 "$crsae" train --data "$tmp/train" --sigma 25 --filters 4 --size 3 \
     --stride 1 --iterations 2 --steps 1 --patch 16 --out "$tmp/nodir/x.crsae"
 
+# Epochs, held-out validation, a noise-level range.
+tinybp=(--data "$tmp/train" --sigma 25 --filters 8 --size 5 --stride 2 --iterations 5 --batch 4 --patch 24)
+check "train --epochs with --validate" 0 "$crsae" train "${tinybp[@]}" --epochs 1 \
+    --sigma-max 40 --validate "$tmp/clean.png" --validate-every 2 --out "$tmp/ep.crsae"
+assert "one epoch of 3 images of 80x70 in 24x24 patches, batch 4: 5 steps" \
+    grep -q "step 5/5 (epoch 1.11)" "$tmp/err.txt"
+assert "held-out PSNR at the range's ends and middle" \
+    grep -q "step 5: held-out PSNR .* dB at sigma 25, .* dB at sigma 32.5, .* dB at sigma 40" "$tmp/err.txt"
+assert "validation every 2 steps" grep -q "step 4: held-out PSNR" "$tmp/err.txt"
+check "a noise-level range with EM thresholds" 2 "$crsae" train "${tiny[@]}" --sigma-max 40 \
+    --steps 1 --out "$tmp/x.crsae"
+check "a range below --sigma" 2 "$crsae" train "${tinybp[@]}" --sigma-max 10 \
+    --steps 1 --out "$tmp/x.crsae"
+check "a bad schedule" 2 "$crsae" train "${tiny[@]}" --lr-schedule wavy --out "$tmp/x.crsae"
+
+# The quality control.
+check "denoise --quality fast" 0 "$crsae" denoise --sigma 25 --quality fast "$tmp/noisy.png" "$tmp/fast.png"
+check "denoise --quality normal" 0 "$crsae" denoise --sigma 25 --quality normal "$tmp/noisy.png" "$tmp/normal.png"
+assert "fast differs from normal" sh -c "[ \"\$('$crsae' psnr '$tmp/fast.png' '$tmp/normal.png')\" != inf ]"
+assert "normal is the default" sh -c "[ \"\$('$crsae' psnr '$tmp/den.png' '$tmp/normal.png')\" = inf ]"
+check "denoise --quality bogus" 2 "$crsae" denoise --sigma 25 --quality bogus "$tmp/noisy.png" "$tmp/x.png"
+
 # Real photographs when this workplace's test images are present (Set12).
 data=${CRSAE_DATA:-/work/shared/data}
 if [ -d "$data/test/Set12" ]; then
