@@ -2,8 +2,9 @@
  * settings) and the checkpoint file that carries it with its model:
  *   "CRSAECKP" | u32 version | u32 model bytes | model file |
  *   u32 step, nparam, filters, patch, batch, steps, learn_bias,
- *   ensemble (bit 0) and self_supervised (bit 1),
- *   seed low, seed high | f32 sigma, learning rate, L of the last step |
+ *   flags (ensemble bit 0, self_supervised bit 1, cosine schedule bit 2),
+ *   seed low, seed high | f32 sigma, learning rate, L of the last step,
+ *   sigma_max (version 2; version 1 ends before it) |
  *   f32 adam_m[nparam], adam_v[nparam], lambda0[filters], bias[filters] |
  *   u32 CRC-32 of all before. */
 #include "internal.h"
