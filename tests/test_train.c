@@ -205,6 +205,27 @@ static void test_cancel(void **state)
     crsae_model_free(m);
 }
 
+/* Runs su for `steps` steps but stops it at step stop_at, writes model and
+ * state to a new checkpoint file (its name into path, a mkstemp template)
+ * and reads them back into su->start and su->state. */
+static void stop_and_reload(setup *su, int threads, int steps, int stop_at, char *path)
+{
+    assert_int_equal(crsae_train_state_new(&su->state), CRSAE_OK);
+    losses lc = {0};
+    lc.cancel_at = stop_at;
+    crsae_status st;
+    crsae_model *part = train_with(su, threads, steps, &lc, &st);
+    assert_int_equal(st, CRSAE_ERR_CANCELLED);
+    assert_int_equal(crsae_train_state_step(su->state), stop_at);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(crsae_checkpoint_save_file(part, su->state, path), CRSAE_OK);
+    crsae_model_free(part);
+    crsae_train_state_free(su->state);
+    assert_int_equal(crsae_checkpoint_load_file(path, &su->start, &su->state), CRSAE_OK);
+}
+
 /* A run cancelled at step 7, written to a checkpoint file, read back and
  * resumed ends with the same bytes as a run that never stopped (EM
  * thresholds, so every part of the state matters). */
@@ -217,21 +238,8 @@ static void test_resume_equals_uninterrupted(void **state)
     crsae_model *whole = train_with(&su, 2, 20, &l, &st);
     assert_int_equal(st, CRSAE_OK);
 
-    assert_int_equal(crsae_train_state_new(&su.state), CRSAE_OK);
-    losses lc = {0};
-    lc.cancel_at = 7;
-    crsae_model *part = train_with(&su, 1, 20, &lc, &st);
-    assert_int_equal(st, CRSAE_ERR_CANCELLED);
-    assert_int_equal(crsae_train_state_step(su.state), 7);
     char path[] = "/tmp/crsae-test-ckpt-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(crsae_checkpoint_save_file(part, su.state, path), CRSAE_OK);
-    crsae_model_free(part);
-    crsae_train_state_free(su.state);
-
-    assert_int_equal(crsae_checkpoint_load_file(path, &su.start, &su.state), CRSAE_OK);
+    stop_and_reload(&su, 1, 20, 7, path);
     crsae_train_params p;
     memset(&p, 0, sizeof p);
     assert_int_equal(crsae_train_state_params(su.state, &p), CRSAE_OK);
@@ -302,19 +310,8 @@ static void test_resume_range_and_cosine(void **state)
     crsae_status st;
     crsae_model *whole = train_with(&su, 1, 16, &l, &st);
     assert_int_equal(st, CRSAE_OK);
-    assert_int_equal(crsae_train_state_new(&su.state), CRSAE_OK);
-    losses lc = {0};
-    lc.cancel_at = 6;
-    crsae_model *part = train_with(&su, 2, 16, &lc, &st);
-    assert_int_equal(st, CRSAE_ERR_CANCELLED);
     char path[] = "/tmp/crsae-test-ckpt-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(crsae_checkpoint_save_file(part, su.state, path), CRSAE_OK);
-    crsae_model_free(part);
-    crsae_train_state_free(su.state);
-    assert_int_equal(crsae_checkpoint_load_file(path, &su.start, &su.state), CRSAE_OK);
+    stop_and_reload(&su, 2, 16, 6, path);
     unlink(path);
     crsae_train_params p;
     memset(&p, 0, sizeof p);
