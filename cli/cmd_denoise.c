@@ -44,7 +44,7 @@ static void help(void)
              "  --shifts S         shifts of the ensemble to average (default: all)\n"
              "  --model FILE       a .crsae model (default: the built-in one)\n"
              "  --threads N        worker threads (default: one per CPU)\n"
-             "  --quality fast|normal|best  fast: a fifth of the shifts (5 times faster);\n"
+             "  --quality fast|normal|best  fast: about half of the shifts (twice as fast);\n"
              "                     normal (default): all of them; best: also the 8 flips\n"
              "                     and rotations of the image, averaged (8 times slower)\n"
              "  --best             the same as --quality best\n"

@@ -205,8 +205,8 @@ static GimpProcedure *create_procedure(GimpPlugIn *plug_in, const gchar *name)
         _("A .crsae model file; empty uses the built-in model"), "", G_PARAM_READWRITE);
     gimp_procedure_add_choice_argument(
         p, "quality", _("_Quality"),
-        _("Fast uses a fifth of the shifts (5x faster); best also denoises the image's flips "
-          "and rotations and averages them (8x slower than normal)"),
+        _("Fast averages about half of the shifts (2x faster); best also denoises the image's "
+          "flips and rotations and averages them (8x slower than normal)"),
         gimp_choice_new_with_values("fast", CRSAE_QUALITY_FAST, _("Fast"), NULL, "normal",
                                     CRSAE_QUALITY_NORMAL, _("Normal"), NULL, "best",
                                     CRSAE_QUALITY_BEST, _("Best (8x slower)"), NULL, NULL),

@@ -1,6 +1,8 @@
 /* preview_job.c - see preview_job.h. */
 #include "preview_job.h"
 
+#define PREVIEW_DRAFT_SHIFTS 5
+
 static int still_wanted(double fraction, void *user)
 {
     (void)fraction;
@@ -28,8 +30,9 @@ static gboolean run_job(const crsae_model *model, preview_job *job)
                                               NULL);
 }
 
-/* A slower quality is drawn twice: first the fast setting, at once, then
- * the chosen one, which is what OK gives. */
+/* The preview is drawn twice: first a draft (PREVIEW_DRAFT_SHIFTS of the
+ * shifts, about 0.4 s for 512x512 pixels on 2 cores), then the chosen
+ * quality, which is what OK gives. */
 static gpointer job_thread(gpointer data)
 {
     preview_job *job = data, *quick = job->quick;
@@ -66,12 +69,13 @@ void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat
     job->settings = *s;
     job->settings.model_path = g_strdup(s->model_path);
     q->active++;
-    if (s->quality != CRSAE_QUALITY_FAST) {
+    if (s->shifts == 0 || s->shifts > PREVIEW_DRAFT_SHIFTS) {
         preview_job *quick = g_new0(preview_job, 1);
         *quick = *job;
         quick->pixels = g_memdup2(pixels, (gsize)width * height * channels * sizeof(gfloat));
         quick->settings.model_path = g_strdup(s->model_path);
-        quick->settings.quality = CRSAE_QUALITY_FAST;
+        quick->settings.quality = CRSAE_QUALITY_NORMAL;
+        quick->settings.shifts = PREVIEW_DRAFT_SHIFTS;
         job->quick = quick;
         q->active++;
     }

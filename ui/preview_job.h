@@ -18,7 +18,7 @@ typedef struct preview_job {
     const Babl *format;
     crsae_gimp_settings settings;
     gboolean ok;
-    struct preview_job *quick; /* the fast version drawn first, or NULL */
+    struct preview_job *quick; /* the draft drawn first, or NULL */
 } preview_job;
 
 /* Called on the GTK thread with the newest finished job. */
@@ -34,7 +34,7 @@ struct preview_queue {
 void preview_queue_init(preview_queue *q, preview_draw_fn draw, gpointer user);
 
 /* Starts a job on a new thread; takes pixels (g_malloc'd); copies s.  A
- * quality slower than fast is drawn first at the fast setting. */
+ * quick draft (a few of the shifts) is drawn first. */
 void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat *pixels,
                           gint width, gint height, gint channels, const Babl *format);
 

@@ -13,7 +13,7 @@ static const crsae_param_info params[CRSAE_PARAM_COUNT] = {
      (double)(CRSAE_MAX_SIZE * CRSAE_MAX_SIZE), 0.0},
     {"threads", "Threads", "Worker threads; 0 uses one per processor", 0.0, 256.0, 0.0},
     {"quality", "Quality",
-     "Fast (a fifth of the shifts), normal (all shifts) or best (also the 8 flips and "
+     "Fast (about half of the shifts), normal (all shifts) or best (also the 8 flips and "
      "rotations: 8x the work)",
      (double)CRSAE_QUALITY_FAST, (double)CRSAE_QUALITY_BEST, (double)CRSAE_QUALITY_NORMAL},
 };

@@ -188,6 +188,28 @@ else
     bad "empty selection"; tail -5 "$work/empty.log"
 fi
 
+# The Script-Fu batch example of README.md, as it stands there, on a folder.
+readme=$(dirname "$(readlink -f "$0")")/../../README.md
+mkdir -p "$work/photos"
+cp "$work/grey-n.png" "$work/photos/a.png"
+cp "$work/rgb-n.png" "$work/photos/b.png"
+example=$(awk '/^gimp-console-3.0 -i --batch-interpreter=plug-in-script-fu-eval -b/ { on = 1; next }
+               on && /^ *\(file-glob/ { print; on = 0; next } on { print }' "$readme")
+example=${example%"' --quit"}
+example=${example//\/abs\/path\/photos/$work/photos}
+if [ -n "$example" ] && gimp_batch readme plug-in-script-fu-eval "$example" &&
+   [ -f "$work/photos/a.png.denoised.png" ] && [ -f "$work/photos/b.png.denoised.png" ]; then
+    a=$("$crsae" psnr "$work/grey.png" "$work/photos/a.png.denoised.png")
+    b=$("$crsae" psnr "$work/rgb.png" "$work/photos/b.png.denoised.png")
+    if awk -v a="$a" -v b="$b" 'BEGIN { exit !(a > 25 && b > 25) }'; then
+        ok "README's Script-Fu example denoised a folder ($a dB, $b dB)"
+    else
+        bad "README's Script-Fu example: $a dB, $b dB"
+    fi
+else
+    bad "README's Script-Fu example did not run"; tail -5 "$work/readme.log"
+fi
+
 # Python-Fu, the same call.
 if gimp_batch python python-fu-eval "
 from gi.repository import Gimp, Gio
