@@ -254,7 +254,12 @@ static void test_default_model_loads(void **state)
     assert_int_equal(in.filters, 64);
     assert_int_equal(in.size, 7);
     assert_int_equal(in.stride, 5);
-    assert_true(strstr(in.provenance, "MIT") != NULL);
+    /* crsae's own model, noise-level-aware from sigma 5 */
+    assert_true(in.untied);
+    assert_int_equal(in.iterations, 15);
+    assert_true(fabsf(in.sigma_train * 255.0f - 5.0f) < 1e-3f);
+    assert_true(strstr(in.provenance, "Trained by crsae") != NULL);
+    assert_true(strstr(in.provenance, "noise-level-aware") != NULL);
     crsae_model_free(m);
 }
 
