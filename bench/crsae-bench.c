@@ -175,13 +175,8 @@ int main(int argc, char **argv)
             train_steps = atoi(v);
         } else if (!strcmp(o, "--qualities")) {
             for (const char *t = v; *t && nq < 3; t += strcspn(t, ",") + (t[strcspn(t, ",")] != 0)) {
-                int q = CRSAE_QUALITY_FAST;
-                size_t len = strcspn(t, ",");
-                while (crsae_quality_name((crsae_quality)q) &&
-                       (strlen(crsae_quality_name((crsae_quality)q)) != len ||
-                        strncmp(crsae_quality_name((crsae_quality)q), t, len) != 0))
-                    q++;
-                if (!crsae_quality_name((crsae_quality)q)) {
+                int q = crsae_quality_from_name(t, strcspn(t, ","));
+                if (q < 0) {
                     fprintf(stderr, "crsae-bench: qualities are fast, normal, best\n");
                     return 2;
                 }

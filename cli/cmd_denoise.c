@@ -99,11 +99,8 @@ int cmd_denoise(int argc, char **argv)
             quality = CRSAE_QUALITY_BEST;
             break;
         case 'Q': {
-            int q = CRSAE_QUALITY_FAST;
-            while (crsae_quality_name((crsae_quality)q) &&
-                   strcmp(crsae_quality_name((crsae_quality)q), optarg) != 0)
-                q++;
-            if (!crsae_quality_name((crsae_quality)q)) {
+            int q = crsae_quality_from_name(optarg, strlen(optarg));
+            if (q < 0) {
                 cli_error("--quality", _("must be fast, normal or best"));
                 return EXIT_USAGE;
             }

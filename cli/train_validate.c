@@ -39,8 +39,11 @@ int validation_init(validation *v, float *const *images, const int *w, const int
     v->out = malloc(sizeof(float) * CROP * CROP);
     for (int k = 0; k < v->nsigma; k++)
         v->noisy[k] = calloc((size_t)n, sizeof(float *));
-    if (!v->clean || !v->w || !v->h || !v->out || !v->noisy[v->nsigma - 1])
+    if (!v->clean || !v->w || !v->h || !v->out)
         goto fail;
+    for (int k = 0; k < v->nsigma; k++)
+        if (!v->noisy[k])
+            goto fail;
     for (int i = 0; i < n; i++) {
         int cw = w[i] < CROP ? w[i] : CROP, ch = h[i] < CROP ? h[i] : CROP;
         int x0 = (w[i] - cw) / 2, y0 = (h[i] - ch) / 2;

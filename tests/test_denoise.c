@@ -414,6 +414,10 @@ static void test_quality_presets(void **state)
                      CRSAE_ERR_INVALID_ARGUMENT);
     assert_string_equal(crsae_quality_name(CRSAE_QUALITY_BEST), "best");
     assert_null(crsae_quality_name((crsae_quality)-1));
+    assert_int_equal(crsae_quality_from_name("best", 4), CRSAE_QUALITY_BEST);
+    assert_int_equal(crsae_quality_from_name("fast,normal", 4), CRSAE_QUALITY_FAST);
+    assert_int_equal(crsae_quality_from_name("fas", 3), -1);
+    assert_int_equal(crsae_quality_from_name("bogus", 5), -1);
     const crsae_param_info *pi = crsae_param_get(CRSAE_PARAM_QUALITY);
     assert_non_null(pi);
     assert_string_equal(pi->name, "quality");

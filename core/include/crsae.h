@@ -202,6 +202,8 @@ CRSAE_API crsae_status crsae_denoise_params_set_quality(crsae_denoise_params *pa
                                                         crsae_quality quality);
 /* "fast", "normal", "best"; NULL for another value. */
 CRSAE_API const char *crsae_quality_name(crsae_quality quality);
+/* The quality named by the first len bytes of name; -1 for no quality. */
+CRSAE_API int crsae_quality_from_name(const char *name, size_t len);
 
 /* Halo (pixels on each side) a tile needs so that tiled output equals
  * whole-image output within 1e-4, for this model and iteration count. */
@@ -253,7 +255,9 @@ CRSAE_API const crsae_param_info *crsae_param_get(crsae_param param);
 
 typedef struct crsae_train_report {
     int step, steps;   /* steps done, steps planned */
-    double loss;       /* mean squared error of this step's batch, [0,1] scale */
+    double loss;       /* mean squared error of this step's batch, [0,1] scale
+                          (with a sigma range, each patch weighted as in the
+                          loss: (sigma / its sigma)^2) */
     double psnr;       /* the same as a PSNR in dB */
     double seconds;    /* since the start */
 } crsae_train_report;

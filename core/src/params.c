@@ -27,6 +27,16 @@ crsae_status crsae_denoise_params_set_quality(crsae_denoise_params *p, crsae_qua
     return CRSAE_OK;
 }
 
+int crsae_quality_from_name(const char *name, size_t len)
+{
+    for (int q = CRSAE_QUALITY_FAST; name && q <= CRSAE_QUALITY_BEST; q++) {
+        const char *n = crsae_quality_name((crsae_quality)q);
+        if (strlen(n) == len && strncmp(n, name, len) == 0)
+            return q;
+    }
+    return -1;
+}
+
 const char *crsae_quality_name(crsae_quality q)
 {
     static const char *const names[] = {"fast", "normal", "best"};
