@@ -79,7 +79,7 @@ static void check(int untied, int T, int border)
     assert_int_equal(crsae__pack_init(&ph, p.H, C, K), 0);
     assert_int_equal(crsae__pack_init(&pe, p.We, C, K), 0);
     assert_int_equal(crsae__pack_init(&pd, p.Wd, C, K), 0);
-    crsae__encoder e = {&ph, &pe, &pd, p.bias, 1.0f / L, T};
+    crsae__encoder e = {&ph, &pe, &pd, p.bias, 1.0f / L, T, 0};
     float *yy = calloc((size_t)g.hd * g.ldi, sizeof(float));
     float *tt = calloc((size_t)g.hd * g.ldi, sizeof(float));
     for (int r = 0; r < HD; r++)

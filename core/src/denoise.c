@@ -246,6 +246,7 @@ static void free_workers(plan *p)
         crsae__free_aligned(wk->buf.x);
         crsae__free_aligned(wk->buf.w);
         crsae__free_aligned(wk->buf.row);
+        crsae__free_aligned(wk->buf.ring);
     }
     crsae__free(p->workers);
     p->workers = NULL;
@@ -259,9 +260,10 @@ static crsae_status alloc_workers(plan *p, int n)
     p->nworkers = n;
     crsae__geom g;
     crsae__geom_init(&g, p->C, p->K, p->s, p->nu_max, p->nv_max);
-    size_t img, code;
+    size_t img, code, ring = crsae__fista_ring(&g);
     if (!crsae__mul(g.ldi, (size_t)g.hd, &img) || !crsae__mul((size_t)g.C, g.plane, &code) ||
-        img > SIZE_MAX / sizeof(float) || code > SIZE_MAX / sizeof(float))
+        img > SIZE_MAX / sizeof(float) || code > SIZE_MAX / sizeof(float) || !ring ||
+        ring > SIZE_MAX / sizeof(float))
         return CRSAE_ERR_TOO_LARGE;
     for (int i = 0; i < n; i++) {
         worker *wk = &p->workers[i];
@@ -271,7 +273,8 @@ static crsae_status alloc_workers(plan *p, int n)
         wk->buf.x = crsae__malloc_aligned(code * sizeof(float));
         wk->buf.w = crsae__malloc_aligned(code * sizeof(float));
         wk->buf.row = crsae__malloc_aligned(crsae__row_scratch(&g) * sizeof(float));
-        if (!wk->y || !wk->buf.r || !wk->buf.x || !wk->buf.w || !wk->buf.row)
+        wk->buf.ring = crsae__malloc_aligned(ring * sizeof(float));
+        if (!wk->y || !wk->buf.r || !wk->buf.x || !wk->buf.w || !wk->buf.row || !wk->buf.ring)
             return CRSAE_ERR_NOMEM;
     }
     return CRSAE_OK;

@@ -1,6 +1,17 @@
 /* encoder.c - FISTA with the two-sided soft threshold (the CRsAE encoder):
  *   x_k = S_b(w + (1/L) W_e^T (y - H w)),  t_k = (1 + sqrt(1 + 4 t^2)) / 2,
- *   w_k = x_k + ((t_{k-1} - 1) / t_k) (x_k - x_{k-1}),  output W_d x_T. */
+ *   w_k = x_k + ((t_{k-1} - 1) / t_k) (x_k - x_{k-1}),  output W_d x_T.
+ *
+ * Iterations run as a wavefront over code rows so that the code stays in
+ * the caches: code row u of iteration k needs the residual of iteration k
+ * on image rows u*s .. u*s+K-1, which only code rows up to u + q of w_k
+ * touch (q = (K-1)/s).  A group of consecutive iterations (stages) sweeps
+ * down the domain together, each stage a few rows behind the one before,
+ * each with its own residual held in a ring of (q+1)s + K image rows.  The
+ * residual rows receive y and then the rows of H w in increasing order, as
+ * a whole-image pass would, so the result does not depend on the group
+ * size: the arithmetic is the same, only the order of the rows in time
+ * differs. */
 #include "encoder.h"
 #include "internal.h"
 
@@ -19,6 +30,19 @@ void crsae__geom_init(crsae__geom *g, int C, int K, int s, int nu, int nv)
     g->wd = (nv - 1) * s + K;
     g->ldi = (size_t)g->wd;
     g->plane = (size_t)nu * (size_t)g->ldv;
+}
+
+static int ring_rows(const crsae__geom *g)
+{
+    return ((g->K - 1) / g->s + 1) * g->s + g->K;
+}
+
+size_t crsae__fista_ring(const crsae__geom *g)
+{
+    size_t n;
+    if (!crsae__mul3((size_t)CRSAE_WAVE_MAX, (size_t)ring_rows(g), g->ldi, &n))
+        return 0;
+    return n;
 }
 
 /* One FISTA update of code row u from its analysis G. */
@@ -40,41 +64,105 @@ CRSAE_CLONES static void update_row(const crsae__geom *g, const crsae__encoder *
     }
 }
 
+/* One iteration of a group; its residual image row i lives at ring slot
+ * i mod R. */
+typedef struct stage {
+    float *ring;
+    int done;   /* code rows updated */
+    int synth;  /* code rows of w synthesised into the ring */
+    int filled; /* image rows copied from y into the ring */
+    float momentum;
+    int first;  /* iteration 0: w = 0, the residual is y */
+} stage;
+
+static float *ring_row(const crsae__geom *g, const stage *st, int R, int i)
+{
+    return st->ring + (size_t)(i % R) * g->ldi;
+}
+
+static void fill_to(const crsae__geom *g, stage *st, int R, const float *y, int last)
+{
+    for (; st->filled <= last; st->filled++)
+        memcpy(ring_row(g, st, R, st->filled), y + (size_t)st->filled * g->ldi,
+               g->ldi * sizeof(float));
+}
+
+/* Stage st computes code row st->done of its iteration. */
+static void advance(const crsae__geom *g, const crsae__encoder *e, const float *y,
+                    const crsae__fista_buf *buf, stage *st, int R, int q)
+{
+    const int u = st->done, K = g->K, s = g->s;
+    float *rows[CRSAE_MAX_SIZE];
+    fill_to(g, st, R, y, u * s + K - 1);
+    if (!st->first) {
+        const int hi = u + q < g->nu - 1 ? u + q : g->nu - 1;
+        for (; st->synth <= hi; st->synth++) {
+            fill_to(g, st, R, y, st->synth * s + K - 1);
+            for (int a = 0; a < K; a++)
+                rows[a] = ring_row(g, st, R, st->synth * s + a);
+            crsae__synthesis_rows(g, e->dec, buf->w, st->synth, -1.0f, rows, buf->row);
+        }
+    }
+    for (int a = 0; a < K; a++)
+        rows[a] = ring_row(g, st, R, u * s + a);
+    const float *G = crsae__analysis_rows(g, e->enc, (const float *const *)rows, buf->row);
+    update_row(g, e, G, u, st->momentum, buf->x, buf->w);
+    st->done++;
+}
+
+/* Iterations, then (if recon) the decoding, row by row as x_T is ready. */
+static int run(const crsae__geom *g, const crsae__encoder *e, const float *y, float *recon,
+               const crsae__fista_buf *buf, const atomic_int *cancel, atomic_long *done)
+{
+    const int R = ring_rows(g), q = (g->K - 1) / g->s, nu = g->nu, T = e->iterations;
+    const int group = e->stages > 0 && e->stages < CRSAE_WAVE_MAX ? e->stages : CRSAE_WAVE_MAX;
+    stage st[CRSAE_WAVE_MAX];
+    memset(buf->x, 0, (size_t)g->C * g->plane * sizeof(float));
+    memset(buf->w, 0, (size_t)g->C * g->plane * sizeof(float));
+    if (recon)
+        memset(recon, 0, (size_t)g->hd * g->ldi * sizeof(float));
+    double t = 1.0;
+    for (int k0 = 0; k0 < T; k0 += group) {
+        const int n = T - k0 < group ? T - k0 : group;
+        for (int i = 0; i < n; i++) {
+            double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+            st[i] = (stage){.ring = buf->ring + (size_t)i * R * g->ldi,
+                            .momentum = (float)((t - 1.0) / tn),
+                            .first = k0 + i == 0};
+            t = tn;
+        }
+        const int last_group = k0 + n == T;
+        while (st[n - 1].done < nu) {
+            if (cancel && atomic_load_explicit(cancel, memory_order_relaxed))
+                return 1;
+            for (int i = 0; i < n; i++) {
+                if (st[i].done == nu)
+                    continue;
+                if (i > 0) {
+                    int need = st[i].done + q + 1 < nu ? st[i].done + q + 1 : nu;
+                    if (st[i - 1].done < need)
+                        continue;
+                }
+                advance(g, e, y, buf, &st[i], R, q);
+                if (i == n - 1 && last_group && recon)
+                    crsae__synthesis_row(g, e->out, buf->x, st[i].done - 1, 1.0f, recon,
+                                         buf->row);
+                if (st[i].done == nu && done)
+                    atomic_fetch_add_explicit(done, 1, memory_order_relaxed);
+            }
+        }
+    }
+    return 0;
+}
+
 int crsae__fista_code(const crsae__geom *g, const crsae__encoder *e, const float *y,
                       const crsae__fista_buf *buf, const atomic_int *cancel, atomic_long *done)
 {
-    const size_t code = (size_t)g->C * g->plane;
-    const size_t img = (size_t)g->hd * g->ldi;
-    memset(buf->x, 0, code * sizeof(float));
-    memset(buf->w, 0, code * sizeof(float));
-    double t = 1.0;
-    for (int k = 0; k < e->iterations; k++) {
-        if (cancel && atomic_load_explicit(cancel, memory_order_relaxed))
-            return 1;
-        memcpy(buf->r, y, img * sizeof(float));
-        if (k > 0) /* w_0 = 0: the first residual is y itself */
-            for (int u = 0; u < g->nu; u++)
-                crsae__synthesis_row(g, e->dec, buf->w, u, -1.0f, buf->r, buf->row);
-        double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-        float momentum = (float)((t - 1.0) / tn);
-        t = tn;
-        for (int u = 0; u < g->nu; u++) {
-            const float *G = crsae__analysis_row(g, e->enc, buf->r, u, buf->row);
-            update_row(g, e, G, u, momentum, buf->x, buf->w);
-        }
-        if (done)
-            atomic_fetch_add_explicit(done, 1, memory_order_relaxed);
-    }
-    return 0;
+    return run(g, e, y, NULL, buf, cancel, done);
 }
 
 int crsae__fista(const crsae__geom *g, const crsae__encoder *e, const float *y, float *recon,
                  const crsae__fista_buf *buf, const atomic_int *cancel, atomic_long *done)
 {
-    if (crsae__fista_code(g, e, y, buf, cancel, done))
-        return 1;
-    memset(recon, 0, (size_t)g->hd * g->ldi * sizeof(float));
-    for (int u = 0; u < g->nu; u++)
-        crsae__synthesis_row(g, e->out, buf->x, u, 1.0f, recon, buf->row);
-    return 0;
+    return run(g, e, y, recon, buf, cancel, done);
 }

@@ -22,18 +22,29 @@ typedef struct crsae__encoder {
     const float *bias;      /* C thresholds */
     float inv_lipschitz;
     int iterations;
+    int stages; /* iterations that sweep the domain together; 0: CRSAE_WAVE_MAX */
 } crsae__encoder;
+
+/* The most iterations in one wavefront group (see encoder.c). */
+#ifndef CRSAE_WAVE_MAX
+#define CRSAE_WAVE_MAX 5
+#endif
 
 /* Buffers for one domain; sizes from crsae__fista_scratch. */
 typedef struct crsae__fista_buf {
     float *r;       /* hd x ldi: residual, then the reconstruction */
     float *x, *w;   /* C planes each */
     float *row;     /* crsae__row_scratch floats */
+    float *ring;    /* crsae__fista_ring floats: the residuals of a group */
 } crsae__fista_buf;
+
+/* Floats of the residual rings for geometry g (0 if that overflows). */
+size_t crsae__fista_ring(const crsae__geom *g);
 
 /* Encode y (hd x wd, pitch g->ldi) with FISTA and decode: recon (pitch
  * g->ldi) = W_d x_T.  recon may alias buf->r.  Checks *cancel before each
- * iteration and adds 1 to *done after each; returns nonzero if cancelled. */
+ * sweep and adds 1 to *done after each iteration; returns nonzero if
+ * cancelled. */
 int crsae__fista(const crsae__geom *g, const crsae__encoder *e, const float *y, float *recon,
                  const crsae__fista_buf *buf, const atomic_int *cancel, atomic_long *done);
 

@@ -61,6 +61,13 @@ const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, con
 void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const float *code,
                           int u, float sign, float *img, float *scratch);
 
+/* The same two kernels on image rows given by pointer: rows[a] is the
+ * image row u*s + a (a = 0 .. K-1), so the rows may live in a ring. */
+const float *crsae__analysis_rows(const crsae__geom *g, const crsae__pack *p,
+                                  const float *const *rows, float *scratch);
+void crsae__synthesis_rows(const crsae__geom *g, const crsae__pack *p, const float *code,
+                           int u, float sign, float *const *rows, float *scratch);
+
 /* Dense product C[M x N] = A[M x Kd] B[Kd x N]; M a multiple of CRSAE_MR,
  * N a multiple of CRSAE_NR.  Exposed for tests. */
 void crsae__gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B,
