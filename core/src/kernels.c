@@ -100,12 +100,9 @@ size_t crsae__row_scratch(const crsae__geom *g)
 }
 
 CRSAE_CLONES
-const float *crsae__analysis_rows(const crsae__geom *g, const crsae__pack *p,
-                                  const float *const *rows, float *scratch)
+void crsae__im2col(const crsae__geom *g, const float *const *rows, float *R)
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
-    float *R = scratch;                         /* KK x ldv */
-    float *G = scratch + (size_t)p->KKp * ldv;  /* Cp x ldv */
     for (int a = 0; a < K; a++) {
         const float *row = rows[a];
         for (int b = 0; b < K; b++) {
@@ -117,6 +114,15 @@ const float *crsae__analysis_rows(const crsae__geom *g, const crsae__pack *p,
                 r[v] = 0.0f;
         }
     }
+}
+
+const float *crsae__analysis_rows(const crsae__geom *g, const crsae__pack *p,
+                                  const float *const *rows, float *scratch)
+{
+    const int ldv = g->ldv;
+    float *R = scratch;                         /* KK x ldv */
+    float *G = scratch + (size_t)p->KKp * ldv;  /* Cp x ldv */
+    crsae__im2col(g, rows, R);
     crsae__gemm(p->Cp, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
     return G;
 }

@@ -68,6 +68,10 @@ const float *crsae__analysis_rows(const crsae__geom *g, const crsae__pack *p,
 void crsae__synthesis_rows(const crsae__geom *g, const crsae__pack *p, const float *code,
                            int u, float sign, float *const *rows, float *scratch);
 
+/* The K*K x ldv patch matrix of code row u: R[a*K + b][v] = rows[a][v*s + b],
+ * columns nv..ldv-1 zero. */
+void crsae__im2col(const crsae__geom *g, const float *const *rows, float *R);
+
 /* Dense product C[M x N] = A[M x Kd] B[Kd x N]; M a multiple of CRSAE_MR,
  * N a multiple of CRSAE_NR.  Exposed for tests. */
 void crsae__gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B,

@@ -16,6 +16,20 @@
 #include <math.h>
 #include <string.h>
 
+/* Scratch floats of filter_grad: the patch matrix of the domain (K*K x
+ * nu*nv), its codes transposed (nu*nv x C, columns padded to CRSAE_NR) and
+ * the sums; 0 on overflow. */
+static size_t fg_floats(const crsae__geom *g)
+{
+    size_t kkp = (size_t)(g->K * g->K + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    size_t cn = (size_t)(g->C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
+    size_t n = (size_t)g->nu * (size_t)g->nv, a, b, c;
+    if (!crsae__mul(kkp, n, &a) || !crsae__mul(n, cn, &b) || !crsae__mul(kkp, cn, &c) ||
+        a > SIZE_MAX - b || a + b > SIZE_MAX - c)
+        return 0;
+    return a + b + c;
+}
+
 size_t crsae__tape_floats(const crsae__geom *g, int T)
 {
     size_t code, img, total;
@@ -24,7 +38,9 @@ size_t crsae__tape_floats(const crsae__geom *g, int T)
     size_t per_iter = 2 * code + img;
     if (!crsae__mul(per_iter, (size_t)T, &total))
         return 0;
-    size_t fg = ((size_t)g->nv + (size_t)g->C) * (size_t)g->K * (size_t)g->K;
+    size_t fg = fg_floats(g);
+    if (!fg)
+        return 0;
     size_t rest = 4 * code + 2 * img + fg + crsae__row_scratch(g);
     if (total > SIZE_MAX - rest)
         return 0;
@@ -44,40 +60,95 @@ void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int T, float *block)
     t->img = t->carry + code;
     t->img2 = t->img + img;
     t->fg = t->img2 + img;
-    t->row = t->fg + ((size_t)g->nv + (size_t)g->C) * (size_t)g->K * (size_t)g->K;
+    t->row = t->fg + fg_floats(g);
 }
 
 /* dbank[c][a][b] += scale * sum_{u,v} code[c][u][v] img[u s + a][v s + b]:
- * a product of the codes (C x N) and the image's patches (N x K*K), done a
- * row of atoms at a time so the inner loop runs over the K*K contiguous
- * pixels of a patch (the compiler vectorizes it).  scratch: nv*K*K + C*K*K
- * floats (crsae__tape.fg). */
-static void filter_grad(const crsae__geom *g, const float *img, const float *code, float scale,
-                        float *dbank, float *scratch)
+ * the domain's patch matrix (K*K x nu*nv) times its codes transposed
+ * (nu*nv x C), one product by the GEMM kernel.  scratch: fg_floats(g). */
+CRSAE_CLONES static void filter_grad(const crsae__geom *g, const float *img, const float *code,
+                                     float scale, float *dbank, float *scratch)
 {
-    const int K = g->K, s = g->s, KK = K * K, C = g->C;
-    float *restrict X = scratch, *restrict acc = scratch + (size_t)g->nv * KK;
-    memset(acc, 0, (size_t)C * KK * sizeof(float));
-    for (int u = 0; u < g->nu; u++) {
-        for (int v = 0; v < g->nv; v++)
-            for (int a = 0; a < K; a++)
-                memcpy(X + (size_t)v * KK + (size_t)a * K,
-                       img + (size_t)(u * s + a) * g->ldi + (size_t)v * s, (size_t)K * sizeof(float));
-        for (int c = 0; c < C; c++) {
-            const float *cr = code + (size_t)c * g->plane + (size_t)u * g->ldv;
-            float *restrict ac = acc + (size_t)c * KK;
-            for (int v = 0; v < g->nv; v++) {
-                const float w = cr[v];
-                if (w == 0.0f)
-                    continue; /* the codes are sparse */
-                const float *restrict xv = X + (size_t)v * KK;
-                for (int k = 0; k < KK; k++)
-                    ac[k] += w * xv[k];
+    const int K = g->K, s = g->s, KK = K * K, C = g->C, nu = g->nu, nv = g->nv;
+    const int KKp = (KK + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    const int Cn = (C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
+    const size_t N = (size_t)nu * (size_t)nv;
+    float *R = scratch, *Bt = R + (size_t)KKp * N, *acc = Bt + N * (size_t)Cn;
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            float *r = R + (size_t)(a * K + b) * N;
+            for (int u = 0; u < nu; u++) {
+                const float *src = img + (size_t)(u * s + a) * g->ldi + b;
+                for (int v = 0; v < nv; v++)
+                    r[(size_t)u * nv + v] = src[(size_t)v * s];
             }
         }
+    memset(R + (size_t)KK * N, 0, (size_t)(KKp - KK) * N * sizeof(float));
+    for (size_t i = 0; i < N; i++)
+        for (int c = C; c < Cn; c++)
+            Bt[i * Cn + c] = 0.0f;
+    for (int c = 0; c < C; c++)
+        for (int u = 0; u < nu; u++) {
+            const float *cr = code + (size_t)c * g->plane + (size_t)u * g->ldv;
+            float *bt = Bt + (size_t)u * nv * Cn + c;
+            for (int v = 0; v < nv; v++)
+                bt[(size_t)v * Cn] = cr[v];
+        }
+    crsae__gemm(KKp, Cn, (int)N, R, N, Bt, (size_t)Cn, acc, (size_t)Cn);
+    for (int c = 0; c < C; c++)
+        for (int k = 0; k < KK; k++)
+            dbank[(size_t)c * KK + k] += scale * acc[(size_t)k * Cn + c];
+}
+
+/* z = w_{k-1} + step z (z holds the analysis on entry); x_k = S_b(z);
+ * w_k = x_k + m (x_k - x_{k-1}).  n floats of one code plane. */
+CRSAE_CLONES static void forward_update(size_t n, float step, float b, float m,
+                                        const float *restrict wp, float *restrict z,
+                                        float *restrict x, float *restrict w)
+{
+    for (size_t i = 0; i < n; i++) {
+        z[i] = wp[i] + step * z[i];
+        float xn = crsae__soft_threshold(z[i], b);
+        w[i] = xn + m * (xn - x[i]);
+        x[i] = xn;
     }
-    for (size_t i = 0; i < (size_t)C * KK; i++)
-        dbank[i] += scale * acc[i];
+}
+
+/* Through the momentum and the threshold of one plane (n a multiple of
+ * LANES): gz = (gx + (1+m) gw) [|z| > b], carry = -m gw; returns the
+ * threshold's gradient -sum gz sign(z), summed in LANES fixed partial sums
+ * so that it vectorises and stays deterministic. */
+#define LANES 16
+_Static_assert(CRSAE_NR % LANES == 0, "a code plane is a multiple of LANES floats");
+CRSAE_CLONES static float threshold_backward(size_t n, float m, float b, const float *restrict z,
+                                             const float *restrict gw, const float *restrict gx,
+                                             float *restrict gz, float *restrict carry)
+{
+    float part[LANES] = {0};
+    for (size_t i0 = 0; i0 < n; i0 += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const size_t i = i0 + (size_t)l;
+            const float gxi = gx[i] + (1.0f + m) * gw[i];
+            carry[i] = -m * gw[i];
+            const float g = fabsf(z[i]) > b ? gxi : 0.0f;
+            gz[i] = g;
+            part[l] -= z[i] > 0.0f ? g : -g;
+        }
+    double sum = 0.0;
+    for (int l = 0; l < LANES; l++)
+        sum += part[l];
+    return (float)sum;
+}
+
+/* gw = gz - step gw (gradient w.r.t. w_{k-1}); gx = carry (w.r.t. x_{k-1}). */
+CRSAE_CLONES static void step_back(size_t n, float step, const float *restrict gz,
+                                   const float *restrict carry, float *restrict gw,
+                                   float *restrict gx)
+{
+    for (size_t i = 0; i < n; i++) {
+        gw[i] = gz[i] - step * gw[i];
+        gx[i] = carry[i];
+    }
 }
 
 static void synth(const crsae__geom *g, const crsae__pack *p, const float *code, float *img,
@@ -121,13 +192,8 @@ void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *
         float m = (float)((tk - 1.0) / tn);
         tk = tn;
         for (int c = 0; c < g->C; c++) {
-            const float b = e->bias[c];
-            for (size_t i = (size_t)c * g->plane; i < (size_t)(c + 1) * g->plane; i++) {
-                z[i] = wp[i] + step * z[i];
-                float xn = crsae__soft_threshold(z[i], b);
-                w[i] = xn + m * (xn - x[i]);
-                x[i] = xn;
-            }
+            const size_t o = (size_t)c * g->plane;
+            forward_update(g->plane, step, e->bias[c], m, wp + o, z + o, x + o, w + o);
         }
     }
     synth(g, e->out, x, t->img, t->row); /* the reconstruction W_d x_T */
@@ -154,25 +220,15 @@ void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape 
         const float *wp = t->w_prev + code * (size_t)k, *z = t->z + code * (size_t)k;
         const float *r = t->r + img * (size_t)k;
         for (int c = 0; c < g->C; c++) {
-            const float b = e->bias[c];
-            double db = 0.0;
-            for (size_t i = (size_t)c * g->plane; i < (size_t)(c + 1) * g->plane; i++) {
-                float gxi = gx[i] + (1.0f + m) * gw[i];
-                carry[i] = -m * gw[i];
-                float on = (z[i] > b || z[i] < -b) ? 1.0f : 0.0f;
-                gz[i] = gxi * on;
-                db -= (double)gxi * on * (z[i] > 0 ? 1.0 : -1.0);
-            }
-            grads->dbias[c] += (float)db;
+            const size_t o = (size_t)c * g->plane;
+            grads->dbias[c] += threshold_backward(g->plane, m, e->bias[c], z + o, gw + o,
+                                                  gx + o, gz + o, carry + o);
         }
         synth(g, e->enc, gz, t->img, t->row); /* q = W_e gz */
         filter_grad(g, r, gz, step, grads->dWe, t->fg);
         filter_grad(g, t->img, wp, -step, grads->dH, t->fg);
         analyse(g, e->dec, t->img, gw, t->row); /* gw = H^T q */
-        for (size_t i = 0; i < code; i++) {
-            gw[i] = gz[i] - step * gw[i]; /* gradient w.r.t. w_{k-1} */
-            gx[i] = carry[i];             /* gradient w.r.t. x_{k-1} */
-        }
+        step_back(code, step, gz, carry, gw, gx);
     }
 }
 
