@@ -19,6 +19,8 @@
  *     --time-images N      time 1 thread on the first N images (default 8)
  *     --clipped            also report PSNR with 8-bit rounded, clipped noise
  *     --limit N            use only the first N images of each folder
+ *     --kernels            also time the kernels by themselves (H, H^T, a
+ *                          FISTA tile, a training patch) on 1 thread
  */
 #define _DEFAULT_SOURCE
 #include <math.h>
@@ -30,6 +32,7 @@
 
 #include "crsae.h"
 #include "images.h"
+#include "kernel_bench.h"
 #include "peak.h"
 #include "pngio.h"
 
@@ -137,7 +140,7 @@ int main(int argc, char **argv)
 {
     double sigmas[16] = {15, 25, 50};
     int nsig = 3, time_images = 8, clipped = 0, limit = 0, iterations = 0, shifts = 0;
-    int transforms = 1, train_steps = 0;
+    int transforms = 1, train_steps = 0, kernels = 0;
     int qualities[3], nq = 0;
     double thr_sigma = 0;
     const char *model_path = NULL;
@@ -146,6 +149,10 @@ int main(int argc, char **argv)
         const char *o = argv[first];
         if (!strcmp(o, "--clipped")) {
             clipped = 1;
+            continue;
+        }
+        if (!strcmp(o, "--kernels")) {
+            kernels = 1;
             continue;
         }
         if (first + 1 >= argc) {
@@ -205,6 +212,8 @@ int main(int argc, char **argv)
     printf("FMA peak measured here: %.1f GFLOP/s on 1 thread, %.1f on 2\n", peak1, peak2);
     printf("model: %s, C=%d K=%d s=%d T=%d\n", model_path ? model_path : "built-in",
            mi.filters, mi.size, mi.stride, T);
+    if (kernels)
+        bench_kernels(model, peak1);
     if (nq == 0)
         qualities[nq++] = -1; /* the --shifts / --transforms given */
 
@@ -232,8 +241,9 @@ int main(int argc, char **argv)
             const int all = mi.stride * mi.stride;
             const int nsh = pq.shifts > 0 && pq.shifts < all ? pq.shifts : all;
             /* multiply-adds per pixel: two convolutions per iteration over the
-             * shifts (1/s^2 atoms per pixel each), plus the final decoding */
-            const double flop_px = 2.0 * mi.filters * mi.size * mi.size * (2.0 * T + 1) * nsh /
+             * shifts (1/s^2 atoms per pixel each) but none in the first
+             * iteration's synthesis (w = 0), plus the final decoding */
+            const double flop_px = 2.0 * mi.filters * mi.size * mi.size * (2.0 * T) * nsh /
                                    ((double)all) * (pq.transforms > 1 ? pq.transforms : 1);
             double sig = sigmas[k] / 255.0, sum_noisy = 0, sum = 0, sum_clip = 0;
             double t2 = 0, t1 = 0, mp1 = 0, worst_est = 0;

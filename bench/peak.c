@@ -41,17 +41,23 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* The best of 5 runs: other programs on a shared machine only ever make a
+ * run slower. */
 double peak_gflops(int threads)
 {
     pthread_t t[64];
     float sink[64];
     if (threads > 64)
         threads = 64;
-    double t0 = now();
-    for (int i = 0; i < threads; i++)
-        pthread_create(&t[i], NULL, run, &sink[i]);
-    for (int i = 0; i < threads; i++)
-        pthread_join(t[i], NULL);
-    double sec = now() - t0;
-    return 2.0 * LANES * 20000000.0 * threads / sec / 1e9;
+    double best = 0.0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now();
+        for (int i = 0; i < threads; i++)
+            pthread_create(&t[i], NULL, run, &sink[i]);
+        for (int i = 0; i < threads; i++)
+            pthread_join(t[i], NULL);
+        double g = 2.0 * LANES * 20000000.0 * threads / (now() - t0) / 1e9;
+        best = g > best ? g : best;
+    }
+    return best;
 }

@@ -2,7 +2,7 @@
 #ifndef CRSAE_BENCH_PEAK_H
 #define CRSAE_BENCH_PEAK_H
 
-/* GFLOP/s of a pure multiply-add loop on `threads` threads. */
+/* GFLOP/s of a pure multiply-add loop on `threads` threads (best of 5). */
 double peak_gflops(int threads);
 
 #endif
