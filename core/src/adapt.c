@@ -11,7 +11,7 @@ void crsae_train_params_init_noisy_image(crsae_train_params *p)
     crsae_train_params_init(p);
     if (!p)
         return;
-    p->learning_rate = 3e-4f;
+    p->learning_rate = 6e-4f;
     p->batch = 4;
     p->patch = 48;
     p->steps = 1 << 30;

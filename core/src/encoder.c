@@ -7,11 +7,12 @@
  * on image rows u*s .. u*s+K-1, which only code rows up to u + q of w_k
  * touch (q = (K-1)/s).  A group of consecutive iterations (stages) sweeps
  * down the domain together, each stage a few rows behind the one before,
- * each with its own residual held in a ring of (q+1)s + K image rows.  The
- * residual rows receive y and then the rows of H w in increasing order, as
- * a whole-image pass would, so the result does not depend on the group
- * size: the arithmetic is the same, only the order of the rows in time
- * differs. */
+ * each with its own residual held in a ring of (q+1)s + K image rows, each
+ * row stored as its s phases so that the strided atoms read and write
+ * contiguous runs (kernels.h).  The residual rows receive y and then the
+ * rows of H w in increasing order, as a whole-image pass would, so the
+ * result does not depend on the group size: the arithmetic is the same,
+ * only the order of the rows in time differs. */
 #include "encoder.h"
 #include "internal.h"
 
@@ -37,17 +38,30 @@ static int ring_rows(const crsae__geom *g)
     return ((g->K - 1) / g->s + 1) * g->s + g->K;
 }
 
+/* A ring row holds an image row as its s phases of ceil(wd / s) floats. */
+static int phase_len(const crsae__geom *g)
+{
+    return (g->wd + g->s - 1) / g->s;
+}
+
+static size_t ring_row_floats(const crsae__geom *g)
+{
+    return (size_t)g->s * (size_t)phase_len(g);
+}
+
+/* The rings of a group, then the domain y itself, phased once. */
 size_t crsae__fista_ring(const crsae__geom *g)
 {
-    size_t n;
-    if (!crsae__mul3((size_t)CRSAE_WAVE_MAX, (size_t)ring_rows(g), g->ldi, &n))
+    size_t rows = (size_t)CRSAE_WAVE_MAX * (size_t)ring_rows(g), n;
+    if (rows > SIZE_MAX - (size_t)g->hd ||
+        !crsae__mul(rows + (size_t)g->hd, ring_row_floats(g), &n))
         return 0;
     return n;
 }
 
 /* One FISTA update of code row u from its analysis G. */
-CRSAE_CLONES static void update_row(const crsae__geom *g, const crsae__encoder *e, const float *G, int u,
-                       float momentum, float *x, float *w)
+CRSAE_CLONES static void update_row(const crsae__geom *g, const crsae__encoder *e, const float *G,
+                                    int u, float momentum, float *x, float *w)
 {
     const int ldv = g->ldv;
     const float step = e->inv_lipschitz;
@@ -64,8 +78,8 @@ CRSAE_CLONES static void update_row(const crsae__geom *g, const crsae__encoder *
     }
 }
 
-/* One iteration of a group; its residual image row i lives at ring slot
- * i mod R. */
+/* One iteration of a group; its residual image row i lives, phased (see
+ * kernels.h), at ring slot i mod R. */
 typedef struct stage {
     float *ring;
     int done;   /* code rows updated */
@@ -77,35 +91,54 @@ typedef struct stage {
 
 static float *ring_row(const crsae__geom *g, const stage *st, int R, int i)
 {
-    return st->ring + (size_t)(i % R) * g->ldi;
+    return st->ring + (size_t)(i % R) * ring_row_floats(g);
 }
 
-static void fill_to(const crsae__geom *g, stage *st, int R, const float *y, int last)
+/* Phased copies of the rows of y: all hd rows into yp. */
+static void phase_rows(const crsae__geom *g, const float *y, float *yp)
+{
+    const int s = g->s, lp = phase_len(g), wd = g->wd;
+    for (int r = 0; r < g->hd; r++) {
+        const float *src = y + (size_t)r * g->ldi;
+        float *dst = yp + (size_t)r * ring_row_floats(g);
+        for (int p = 0; p < s; p++) {
+            float *ph = dst + (size_t)p * lp;
+            const int n = (wd - p + s - 1) / s; /* pixels p, p + s, ... below wd */
+            for (int j = 0; j < n; j++)
+                ph[j] = src[p + (size_t)j * s];
+            for (int j = n; j < lp; j++)
+                ph[j] = 0.0f;
+        }
+    }
+}
+
+static void fill_to(const crsae__geom *g, stage *st, int R, const float *yp, int last)
 {
     for (; st->filled <= last; st->filled++)
-        memcpy(ring_row(g, st, R, st->filled), y + (size_t)st->filled * g->ldi,
-               g->ldi * sizeof(float));
+        memcpy(ring_row(g, st, R, st->filled), yp + (size_t)st->filled * ring_row_floats(g),
+               ring_row_floats(g) * sizeof(float));
 }
 
 /* Stage st computes code row st->done of its iteration. */
-static void advance(const crsae__geom *g, const crsae__encoder *e, const float *y,
+static void advance(const crsae__geom *g, const crsae__encoder *e, const float *yp,
                     const crsae__fista_buf *buf, stage *st, int R, int q)
 {
-    const int u = st->done, K = g->K, s = g->s;
+    const int u = st->done, K = g->K, s = g->s, lp = phase_len(g);
     float *rows[CRSAE_MAX_SIZE];
-    fill_to(g, st, R, y, u * s + K - 1);
+    fill_to(g, st, R, yp, u * s + K - 1);
     if (!st->first) {
         const int hi = u + q < g->nu - 1 ? u + q : g->nu - 1;
         for (; st->synth <= hi; st->synth++) {
-            fill_to(g, st, R, y, st->synth * s + K - 1);
+            fill_to(g, st, R, yp, st->synth * s + K - 1);
             for (int a = 0; a < K; a++)
                 rows[a] = ring_row(g, st, R, st->synth * s + a);
-            crsae__synthesis_rows(g, e->dec, buf->w, st->synth, -1.0f, rows, buf->row);
+            crsae__synthesis_phased(g, e->dec, buf->w, st->synth, -1.0f, rows, lp, buf->row);
         }
     }
     for (int a = 0; a < K; a++)
         rows[a] = ring_row(g, st, R, u * s + a);
-    const float *G = crsae__analysis_rows(g, e->enc, (const float *const *)rows, buf->row);
+    const float *G =
+        crsae__analysis_phased(g, e->enc, (const float *const *)rows, lp, buf->row);
     update_row(g, e, G, u, st->momentum, buf->x, buf->w);
     st->done++;
 }
@@ -121,12 +154,14 @@ static int run(const crsae__geom *g, const crsae__encoder *e, const float *y, fl
     memset(buf->w, 0, (size_t)g->C * g->plane * sizeof(float));
     if (recon)
         memset(recon, 0, (size_t)g->hd * g->ldi * sizeof(float));
+    float *yp = buf->ring + (size_t)CRSAE_WAVE_MAX * R * ring_row_floats(g);
+    phase_rows(g, y, yp);
     double t = 1.0;
     for (int k0 = 0; k0 < T; k0 += group) {
         const int n = T - k0 < group ? T - k0 : group;
         for (int i = 0; i < n; i++) {
             double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-            st[i] = (stage){.ring = buf->ring + (size_t)i * R * g->ldi,
+            st[i] = (stage){.ring = buf->ring + (size_t)i * R * ring_row_floats(g),
                             .momentum = (float)((t - 1.0) / tn),
                             .first = k0 + i == 0};
             t = tn;
@@ -143,7 +178,7 @@ static int run(const crsae__geom *g, const crsae__encoder *e, const float *y, fl
                     if (st[i - 1].done < need)
                         continue;
                 }
-                advance(g, e, y, buf, &st[i], R, q);
+                advance(g, e, yp, buf, &st[i], R, q);
                 if (i == n - 1 && last_group && recon)
                     crsae__synthesis_row(g, e->out, buf->x, st[i].done - 1, 1.0f, recon,
                                          buf->row);

@@ -35,10 +35,11 @@ typedef struct crsae__fista_buf {
     float *r;       /* hd x ldi: residual, then the reconstruction */
     float *x, *w;   /* C planes each */
     float *row;     /* crsae__row_scratch floats */
-    float *ring;    /* crsae__fista_ring floats: the residuals of a group */
+    float *ring;    /* crsae__fista_ring floats: the residuals of a group
+                       and a phased copy of the domain */
 } crsae__fista_buf;
 
-/* Floats of the residual rings for geometry g (0 if that overflows). */
+/* Floats of buf->ring for geometry g (0 if that overflows). */
 size_t crsae__fista_ring(const crsae__geom *g);
 
 /* Encode y (hd x wd, pitch g->ldi) with FISTA and decode: recon (pitch

@@ -163,3 +163,44 @@ void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const floa
         rows[a] = img + (size_t)(u * g->s + a) * g->ldi;
     crsae__synthesis_rows(g, p, code, u, sign, rows, scratch);
 }
+
+/* Phased rows: a row of wd pixels stored as its s phases, phase p holding
+ * pixels p, p + s, p + 2s, ... at p * lp.  The atom at v covers pixels
+ * v s + b, that is phase b mod s from index v + b / s: contiguous in v, so
+ * the gather and the scatter below are plain vector copies and adds. */
+CRSAE_CLONES
+const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
+                                    const float *const *rows, int lp, float *scratch)
+{
+    const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
+    float *R = scratch;                         /* KK x ldv */
+    float *G = scratch + (size_t)p->KKp * ldv;  /* Cp x ldv */
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            float *r = R + (size_t)(a * K + b) * ldv;
+            const float *src = rows[a] + (size_t)(b % s) * lp + b / s;
+            for (int v = 0; v < nv; v++)
+                r[v] = src[v];
+            for (int v = nv; v < ldv; v++)
+                r[v] = 0.0f;
+        }
+    crsae__gemm(p->Cp, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
+    return G;
+}
+
+CRSAE_CLONES
+void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const float *code,
+                             int u, float sign, float *const *rows, int lp, float *scratch)
+{
+    const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
+    float *P = scratch + (size_t)p->KKp * ldv; /* KKp x ldv */
+    crsae__gemm(p->KKp, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
+                (size_t)ldv);
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            const float *pr = P + (size_t)(a * K + b) * ldv;
+            float *dst = rows[a] + (size_t)(b % s) * lp + b / s;
+            for (int v = 0; v < nv; v++)
+                dst[v] += sign * pr[v];
+        }
+}
