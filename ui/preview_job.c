@@ -15,8 +15,13 @@ static gboolean job_done(gpointer data)
     preview_job *job = data;
     preview_queue *q = job->queue;
     q->active--;
-    if (job->ok && g_atomic_int_get(&q->generation) == job->generation)
+    if (job->ok && g_atomic_int_get(&q->generation) == job->generation) {
         q->draw(job, q->user);
+        if (g_getenv("CRSAE_PREVIEW_TIMING"))
+            g_printerr("crsae: preview %s %dx%d drawn %.2f s after the request\n",
+                       job->draft ? "draft" : "final", job->width, job->height,
+                       (double)(g_get_monotonic_time() - job->requested) / 1e6);
+    }
     g_free(job->pixels);
     g_free(job->settings.model_path);
     g_free(job);
@@ -68,6 +73,7 @@ void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat
     job->format = format;
     job->settings = *s;
     job->settings.model_path = g_strdup(s->model_path);
+    job->requested = g_get_monotonic_time();
     q->active++;
     if (s->shifts == 0 || s->shifts > PREVIEW_DRAFT_SHIFTS) {
         preview_job *quick = g_new0(preview_job, 1);
@@ -76,6 +82,7 @@ void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat
         quick->settings.model_path = g_strdup(s->model_path);
         quick->settings.quality = CRSAE_QUALITY_NORMAL;
         quick->settings.shifts = PREVIEW_DRAFT_SHIFTS;
+        quick->draft = TRUE;
         job->quick = quick;
         q->active++;
     }

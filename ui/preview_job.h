@@ -17,7 +17,8 @@ typedef struct preview_job {
     gint width, height, channels;
     const Babl *format;
     crsae_gimp_settings settings;
-    gboolean ok;
+    gboolean ok, draft;
+    gint64 requested;          /* g_get_monotonic_time() at submission */
     struct preview_job *quick; /* the draft drawn first, or NULL */
 } preview_job;
 
@@ -34,7 +35,9 @@ struct preview_queue {
 void preview_queue_init(preview_queue *q, preview_draw_fn draw, gpointer user);
 
 /* Starts a job on a new thread; takes pixels (g_malloc'd); copies s.  A
- * quick draft (a few of the shifts) is drawn first. */
+ * quick draft (a few of the shifts) is drawn first.  With the environment
+ * variable CRSAE_PREVIEW_TIMING set, each drawing prints on stderr how long
+ * after its submission it came (for the GIMP tests and benchmarks). */
 void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat *pixels,
                           gint width, gint height, gint channels, const Babl *format);
 

@@ -7,11 +7,11 @@ plugin=$(readlink -f "$1") crsae=$(readlink -f "$2") mkimage=$(readlink -f "$3")
 work=${TEST_TMPDIR:-$(mktemp -d)}
 rm -rf "$work" && mkdir -p "$work" && work=$(readlink -f "$work")
 [ -n "${DISPLAY:-}" ] || { echo "FAIL: no X display (run under xvfb-run)"; exit 1; }
-export GIMP3_DIRECTORY="$work/profile" XDG_CONFIG_HOME="$work/xdg" XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/data"
+export CRSAE_PREVIEW_TIMING=1 GIMP3_DIRECTORY="$work/profile" XDG_CONFIG_HOME="$work/xdg" XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/data"
 mkdir -p "$GIMP3_DIRECTORY/plug-ins/crsae-gimp"
 ln -sf "$plugin" "$GIMP3_DIRECTORY/plug-ins/crsae-gimp/crsae-gimp"
 
-"$mkimage" "$work/clean.png" 160 120 3 8 5
+"$mkimage" "$work/clean.png" 640 512 3 8 5
 "$crsae" noise --sigma 25 --seed 5 "$work/clean.png" "$work/noisy.png"
 
 timeout 300 gimp-console-3.0 -i --batch-interpreter=plug-in-script-fu-eval -b "(begin (script-fu-use-v3)
@@ -75,3 +75,8 @@ after=$("$crsae" psnr "$work/clean.png" "$work/out.png")
 echo "dialog + OK: $before dB -> $after dB"
 awk -v a="$after" -v b="$before" 'BEGIN { exit !(a > b + 5) }' || { echo "FAIL: no PSNR gain"; exit 1; }
 echo "ok: the dialog opened, OK applied the filter"
+# The preview's own report (CRSAE_PREVIEW_TIMING): a figure for the log,
+# and proof that a draft and a full preview were drawn.
+grep 'crsae: preview' "$work/gimp.log" || true
+grep -q 'crsae: preview draft' "$work/gimp.log" || { echo "FAIL: no draft preview drawn"; exit 1; }
+grep -q 'crsae: preview final' "$work/gimp.log" || { echo "FAIL: no full preview drawn"; exit 1; }
