@@ -1,7 +1,7 @@
 /* kernel_bench.c - GFLOP/s of the core's kernels on one thread, on the shapes
  * denoising and training use: the synthesis H (a code row to image rows)
  * and the analysis H^T (image rows to a code row) on a 1000-pixel-wide
- * tile, T FISTA iterations over a 1000 x 200 domain (the wavefront: both
+ * tile, on plain rows (training) and on phased rows (the encoder), T FISTA iterations over a 1000 x 200 domain (the wavefront: both
  * operators, the thresholds and the momentum), and one training patch's
  * forward and backward passes (64 x 64, the filter gradients included).
  * FLOPs count the useful multiply-adds only (2 C K^2 per atom per
@@ -63,12 +63,15 @@ void bench_kernels(const crsae_model *m, double peak1)
     float *row = crsae__malloc_aligned(crsae__row_scratch(&g) * sizeof(float));
     float *ring = crsae__malloc_aligned(crsae__fista_ring(&g) * sizeof(float));
     float *x = filled(nc, 3, 0.0f), *w = filled(nc, 4, 0.0f), *rec = filled(ni, 5, 0.0f);
-    if (!img || !code || !row || !ring || !x || !w || !rec) {
+    const int lp = (g.wd + s - 1) / s; /* phased rows, as the encoder keeps them */
+    float *imgp = filled((size_t)g.hd * s * lp, 9, 1.0f);
+    if (!img || !code || !row || !ring || !x || !w || !rec || !imgp) {
         fprintf(stderr, "crsae-bench: out of memory\n");
         goto done;
     }
-    double best_s = 1e30, best_a = 1e30;
+    double best_s = 1e30, best_a = 1e30, best_ps = 1e30, best_pa = 1e30;
     volatile float sink = 0.0f;
+    float *rows[CRSAE_MAX_SIZE];
     for (int rep = 0; rep < 10; rep++) {
         double t0 = now();
         for (int it = 0; it < 4; it++)
@@ -79,12 +82,30 @@ void bench_kernels(const crsae_model *m, double peak1)
             for (int u = 0; u < g.nu; u++)
                 sink += crsae__analysis_row(&g, &enc, img, u, row)[u];
         double t2 = now();
+        for (int it = 0; it < 4; it++)
+            for (int u = 0; u < g.nu; u++) {
+                for (int a = 0; a < K; a++)
+                    rows[a] = imgp + (size_t)(u * s + a) * s * lp;
+                crsae__synthesis_phased(&g, &dec, code, u, -1.0f, rows, lp, row);
+            }
+        double t3 = now();
+        for (int it = 0; it < 4; it++)
+            for (int u = 0; u < g.nu; u++) {
+                for (int a = 0; a < K; a++)
+                    rows[a] = imgp + (size_t)(u * s + a) * s * lp;
+                sink += crsae__analysis_phased(&g, &enc, (const float *const *)rows, lp, row)[u];
+            }
+        double t4 = now();
         best_s = t1 - t0 < best_s ? t1 - t0 : best_s;
         best_a = t2 - t1 < best_a ? t2 - t1 : best_a;
+        best_ps = t3 - t2 < best_ps ? t3 - t2 : best_ps;
+        best_pa = t4 - t3 < best_pa ? t4 - t3 : best_pa;
     }
     const double row_flop = 4.0 * g.nu * g.nv * conv_atom;
     line("H (synthesis, GEMM + col2im)", row_flop, best_s, peak1);
     line("H^T (analysis, im2col + GEMM)", row_flop, best_a, peak1);
+    line("H on phased rows (the encoder's)", row_flop, best_ps, peak1);
+    line("H^T on phased rows (the encoder's)", row_flop, best_pa, peak1);
 
     /* T iterations and the decoding on a 1000 x 200 domain */
     float bias[CRSAE_MAX_FILTERS];
@@ -136,7 +157,7 @@ void bench_kernels(const crsae_model *m, double peak1)
 done:
     crsae__free_aligned(img), crsae__free_aligned(code), crsae__free_aligned(row);
     crsae__free_aligned(ring), crsae__free_aligned(x), crsae__free_aligned(w);
-    crsae__free_aligned(rec);
+    crsae__free_aligned(rec), crsae__free_aligned(imgp);
     crsae__pack_free(&enc);
     crsae__pack_free(&out);
     crsae__pack_free(&dec);

@@ -26,13 +26,11 @@ typedef struct crsae__encoder {
 } crsae__encoder;
 
 /* The most iterations in one wavefront group (see encoder.c). */
-#ifndef CRSAE_WAVE_MAX
 #define CRSAE_WAVE_MAX 5
-#endif
 
-/* Buffers for one domain; sizes from crsae__fista_scratch. */
+/* Buffers for one domain of geometry g. */
 typedef struct crsae__fista_buf {
-    float *r;       /* hd x ldi: residual, then the reconstruction */
+    float *r;       /* hd x ldi: the reconstruction */
     float *x, *w;   /* C planes each */
     float *row;     /* crsae__row_scratch floats */
     float *ring;    /* crsae__fista_ring floats: the residuals of a group

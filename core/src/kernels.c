@@ -100,11 +100,14 @@ size_t crsae__row_scratch(const crsae__geom *g)
 }
 
 CRSAE_CLONES
-void crsae__im2col(const crsae__geom *g, const float *const *rows, float *R)
+const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, const float *img,
+                                 int u, float *scratch)
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
+    float *R = scratch;                         /* KK x ldv */
+    float *G = scratch + (size_t)p->KKp * ldv;  /* Cp x ldv */
     for (int a = 0; a < K; a++) {
-        const float *row = rows[a];
+        const float *row = img + (size_t)(u * s + a) * g->ldi;
         for (int b = 0; b < K; b++) {
             float *r = R + (size_t)(a * K + b) * ldv;
             const float *src = row + b;
@@ -114,29 +117,20 @@ void crsae__im2col(const crsae__geom *g, const float *const *rows, float *R)
                 r[v] = 0.0f;
         }
     }
-}
-
-const float *crsae__analysis_rows(const crsae__geom *g, const crsae__pack *p,
-                                  const float *const *rows, float *scratch)
-{
-    const int ldv = g->ldv;
-    float *R = scratch;                         /* KK x ldv */
-    float *G = scratch + (size_t)p->KKp * ldv;  /* Cp x ldv */
-    crsae__im2col(g, rows, R);
     crsae__gemm(p->Cp, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
     return G;
 }
 
 CRSAE_CLONES
-void crsae__synthesis_rows(const crsae__geom *g, const crsae__pack *p, const float *code,
-                           int u, float sign, float *const *rows, float *scratch)
+void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const float *code,
+                          int u, float sign, float *img, float *scratch)
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
     float *P = scratch + (size_t)p->KKp * ldv; /* KKp x ldv */
     crsae__gemm(p->KKp, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
                 (size_t)ldv);
     for (int a = 0; a < K; a++) {
-        float *row = rows[a];
+        float *row = img + (size_t)(u * s + a) * g->ldi;
         for (int b = 0; b < K; b++) {
             const float *pr = P + (size_t)(a * K + b) * ldv;
             float *dst = row + b;
@@ -144,24 +138,6 @@ void crsae__synthesis_rows(const crsae__geom *g, const crsae__pack *p, const flo
                 dst[(size_t)v * s] += sign * pr[v];
         }
     }
-}
-
-const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, const float *img,
-                                 int u, float *scratch)
-{
-    const float *rows[CRSAE_MAX_SIZE];
-    for (int a = 0; a < g->K; a++)
-        rows[a] = img + (size_t)(u * g->s + a) * g->ldi;
-    return crsae__analysis_rows(g, p, rows, scratch);
-}
-
-void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const float *code,
-                          int u, float sign, float *img, float *scratch)
-{
-    float *rows[CRSAE_MAX_SIZE];
-    for (int a = 0; a < g->K; a++)
-        rows[a] = img + (size_t)(u * g->s + a) * g->ldi;
-    crsae__synthesis_rows(g, p, code, u, sign, rows, scratch);
 }
 
 /* Phased rows: a row of wd pixels stored as its s phases, phase p holding

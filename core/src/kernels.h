@@ -61,24 +61,13 @@ const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, con
 void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const float *code,
                           int u, float sign, float *img, float *scratch);
 
-/* The same two kernels on image rows given by pointer: rows[a] is the
- * image row u*s + a (a = 0 .. K-1), so the rows may live in a ring. */
-const float *crsae__analysis_rows(const crsae__geom *g, const crsae__pack *p,
-                                  const float *const *rows, float *scratch);
-void crsae__synthesis_rows(const crsae__geom *g, const crsae__pack *p, const float *code,
-                           int u, float sign, float *const *rows, float *scratch);
-
-/* The same on phased rows (kernels.c): row a holds image row u*s + a as
- * its s phases, phase p (pixels p, p+s, p+2s, ...) at offset p * lp, with
- * lp >= nv + (K-1)/s. */
+/* The same two kernels on phased rows, as the encoder keeps its residuals
+ * (kernels.c): rows[a] holds image row u*s + a as its s phases, phase p
+ * (pixels p, p+s, p+2s, ...) at offset p * lp, with lp >= nv + (K-1)/s. */
 const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
                                     const float *const *rows, int lp, float *scratch);
 void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const float *code,
                              int u, float sign, float *const *rows, int lp, float *scratch);
-
-/* The K*K x ldv patch matrix of code row u: R[a*K + b][v] = rows[a][v*s + b],
- * columns nv..ldv-1 zero. */
-void crsae__im2col(const crsae__geom *g, const float *const *rows, float *R);
 
 /* Dense product C[M x N] = A[M x Kd] B[Kd x N]; M a multiple of CRSAE_MR,
  * N a multiple of CRSAE_NR.  Exposed for tests. */
