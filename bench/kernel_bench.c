@@ -1,8 +1,9 @@
 /* kernel_bench.c - GFLOP/s of the core's kernels on one thread, on the shapes
  * denoising and training use: the synthesis H (a code row to image rows)
  * and the analysis H^T (image rows to a code row) on a 1000-pixel-wide
- * tile, on plain rows (training) and on phased rows (the encoder), T FISTA iterations over a 1000 x 200 domain (the wavefront: both
- * operators, the thresholds and the momentum), and one training patch's
+ * tile, on plain rows (training) and on phased rows (the encoder); T FISTA
+ * iterations over a 1000 x 200 domain (the wavefront: both operators, the
+ * thresholds and the momentum); and one training patch's
  * forward and backward passes (64 x 64, the filter gradients included).
  * FLOPs count the useful multiply-adds only (2 C K^2 per atom per
  * convolution), not the padding the kernels compute on.  Each figure is
