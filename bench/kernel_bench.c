@@ -127,7 +127,9 @@ void bench_kernels(const crsae_model *m, double peak1)
 
     /* one training patch: forward with the tape, backward */
     crsae__geom pg;
-    crsae__geom_init(&pg, C, K, s, (64 - K) / s + 1, (64 - K) / s + 1);
+    /* a 64-pixel patch as crsae train cuts it */
+    const int pnu = (64 - K + s - 1) / s + 1;
+    crsae__geom_init_train(&pg, C, K, s, pnu, pnu);
     size_t tf = crsae__tape_floats(&pg, T), pn = (size_t)pg.hd * pg.ldi;
     float *block = crsae__malloc_aligned(tf * sizeof(float));
     float *y = filled(pn, 6, 1.0f), *target = filled(pn, 7, 1.0f);

@@ -74,7 +74,7 @@ static void check(int untied, int T, int border)
     }
 
     crsae__geom g;
-    crsae__geom_init(&g, C, K, S, NU, NV);
+    crsae__geom_init_train(&g, C, K, S, NU, NV);
     crsae__pack ph, pe, pd;
     assert_int_equal(crsae__pack_init(&ph, p.H, C, K), 0);
     assert_int_equal(crsae__pack_init(&pe, p.We, C, K), 0);

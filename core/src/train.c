@@ -283,7 +283,7 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
     t.C = m->filters;
     t.KK = m->size * m->size;
     int nu = (prm->patch - m->size + m->stride - 1) / m->stride + 1;
-    crsae__geom_init(&t.g, t.C, m->size, m->stride, nu, nu);
+    crsae__geom_init_train(&t.g, t.C, m->size, m->stride, nu, nu);
     t.P = t.g.hd;
     /* the loss leaves out the patch's edge, covered by fewer atoms */
     t.border = t.P > 4 * (m->size - 1) ? m->size - 1 : 0;

@@ -16,6 +16,28 @@
 #include <math.h>
 #include <string.h>
 
+/* The training layout: code rows packed (ldv = nv), each plane the nu*nv
+ * atoms rounded up to CRSAE_NR floats, so that every operator below is one
+ * product over the whole domain with no padding per row (a 64-pixel patch
+ * at stride 5 has 13 atoms per row: 16 lanes per row would waste 19 %). */
+void crsae__geom_init_train(crsae__geom *g, int C, int K, int s, int nu, int nv)
+{
+    crsae__geom_init(g, C, K, s, nu, nv);
+    g->ldv = nv;
+    g->plane = ((size_t)nu * (size_t)nv + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
+}
+
+/* Scratch floats of analyse and synth: a patch matrix (KKp x plane) and a
+ * product (max(Cp, KKp) x plane); 0 on overflow. */
+static size_t domain_scratch(const crsae__geom *g)
+{
+    size_t kkp = (size_t)(g->K * g->K + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    size_t cp = (size_t)(g->C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR, n;
+    if (!crsae__mul(kkp + (kkp > cp ? kkp : cp), g->plane, &n))
+        return 0;
+    return n;
+}
+
 /* Scratch floats of filter_grad: the patch matrix of the domain (K*K x
  * nu*nv), its codes transposed (nu*nv x C, columns padded to CRSAE_NR) and
  * the sums; 0 on overflow. */
@@ -41,7 +63,10 @@ size_t crsae__tape_floats(const crsae__geom *g, int T)
     size_t fg = fg_floats(g);
     if (!fg)
         return 0;
-    size_t rest = 4 * code + 2 * img + fg + crsae__row_scratch(g);
+    size_t ds = domain_scratch(g);
+    if (!ds)
+        return 0;
+    size_t rest = 4 * code + 2 * img + fg + ds;
     if (total > SIZE_MAX - rest)
         return 0;
     return total + rest;
@@ -151,23 +176,54 @@ CRSAE_CLONES static void step_back(size_t n, float step, const float *restrict g
     }
 }
 
-static void synth(const crsae__geom *g, const crsae__pack *p, const float *code, float *img,
-                  float *row)
+/* img += sign * (bank synthesis of code): one product (KKp x C) (C x plane)
+ * gives every atom's patch, scattered onto the image (col2im). */
+CRSAE_CLONES static void synth(const crsae__geom *g, const crsae__pack *p, const float *code,
+                               float sign, float *img, float *scratch)
 {
-    memset(img, 0, (size_t)g->hd * g->ldi * sizeof(float));
-    for (int u = 0; u < g->nu; u++)
-        crsae__synthesis_row(g, p, code, u, 1.0f, img, row);
+    const int K = g->K, s = g->s, nu = g->nu, nv = g->nv;
+    const size_t N = g->plane;
+    float *P = scratch;
+    crsae__gemm(p->KKp, (int)N, p->C, p->syn, (size_t)p->C, code, N, P, N);
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            const float *pr = P + (size_t)(a * K + b) * N;
+            for (int u = 0; u < nu; u++) {
+                float *dst = img + (size_t)(u * s + a) * g->ldi + b;
+                const float *src = pr + (size_t)u * nv;
+                for (int v = 0; v < nv; v++)
+                    dst[(size_t)v * s] += sign * src[v];
+            }
+        }
 }
 
-static void analyse(const crsae__geom *g, const crsae__pack *p, const float *img, float *code,
-                    float *row)
+/* code = bank analysis of img: the domain's patch matrix (im2col, KK x
+ * plane, padding columns zero) times the C x KK bank. */
+CRSAE_CLONES static void analyse(const crsae__geom *g, const crsae__pack *p, const float *img,
+                                 float *code, float *scratch)
 {
-    for (int u = 0; u < g->nu; u++) {
-        const float *G = crsae__analysis_row(g, p, img, u, row);
-        for (int c = 0; c < g->C; c++)
-            memcpy(code + (size_t)c * g->plane + (size_t)u * g->ldv, G + (size_t)c * g->ldv,
-                   (size_t)g->ldv * sizeof(float));
+    const int K = g->K, s = g->s, nu = g->nu, nv = g->nv;
+    const size_t N = g->plane, used = (size_t)nu * (size_t)nv;
+    float *R = scratch;
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            float *r = R + (size_t)(a * K + b) * N;
+            for (int u = 0; u < nu; u++) {
+                const float *src = img + (size_t)(u * s + a) * g->ldi + b;
+                float *dst = r + (size_t)u * nv;
+                for (int v = 0; v < nv; v++)
+                    dst[v] = src[(size_t)v * s];
+            }
+            for (size_t i = used; i < N; i++)
+                r[i] = 0.0f;
+        }
+    if (p->Cp == g->C) {
+        crsae__gemm(p->Cp, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, code, N);
+        return;
     }
+    float *G = R + (size_t)p->KKp * N;
+    crsae__gemm(p->Cp, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, G, N);
+    memcpy(code, G, (size_t)g->C * N * sizeof(float));
 }
 
 void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *y,
@@ -185,8 +241,7 @@ void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *
         float *r = t->r + img * (size_t)k;
         memcpy(wp, w, code * sizeof(float));
         memcpy(r, y, img * sizeof(float));
-        for (int u = 0; u < g->nu; u++)
-            crsae__synthesis_row(g, e->dec, w, u, -1.0f, r, t->row);
+        synth(g, e->dec, w, -1.0f, r, t->row);
         analyse(g, e->enc, r, z, t->row);
         double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk * tk));
         float m = (float)((tk - 1.0) / tn);
@@ -196,7 +251,8 @@ void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *
             forward_update(g->plane, step, e->bias[c], m, wp + o, z + o, x + o, w + o);
         }
     }
-    synth(g, e->out, x, t->img, t->row); /* the reconstruction W_d x_T */
+    memset(t->img, 0, img * sizeof(float));
+    synth(g, e->out, x, 1.0f, t->img, t->row); /* the reconstruction W_d x_T */
 }
 
 void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape *t,
@@ -224,7 +280,8 @@ void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape 
             grads->dbias[c] += threshold_backward(g->plane, m, e->bias[c], z + o, gw + o,
                                                   gx + o, gz + o, carry + o);
         }
-        synth(g, e->enc, gz, t->img, t->row); /* q = W_e gz */
+        memset(t->img, 0, img * sizeof(float));
+        synth(g, e->enc, gz, 1.0f, t->img, t->row); /* q = W_e gz */
         filter_grad(g, r, gz, step, grads->dWe, t->fg);
         filter_grad(g, t->img, wp, -step, grads->dH, t->fg);
         analyse(g, e->dec, t->img, gw, t->row); /* gw = H^T q */

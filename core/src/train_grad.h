@@ -8,6 +8,11 @@
 
 #include "encoder.h"
 
+/* The geometry the functions below take: as crsae__geom_init, with code
+ * rows packed (ldv = nv) and planes of nu*nv floats rounded up to
+ * CRSAE_NR (padding kept zero). */
+void crsae__geom_init_train(crsae__geom *g, int C, int K, int s, int nu, int nv);
+
 /* Gradients, accumulated (+=) into C*K*K arrays (filter-major like the
  * banks) and C thresholds.  For a tied model dWe and dWd may point at dH. */
 typedef struct crsae__grads {
@@ -22,7 +27,7 @@ typedef struct crsae__tape {
     float *gx, *gw, *gz, *carry; /* code arrays */
     float *img, *img2;           /* images */
     float *fg;                   /* scratch of the filter gradients */
-    float *row;                  /* crsae__row_scratch */
+    float *row;                  /* scratch of the whole-domain products */
 } crsae__tape;
 
 /* Floats the tape needs (0 on overflow). */
