@@ -149,11 +149,12 @@ void bench_kernels(const crsae_model *m, double peak1)
             double t = now() - t0;
             best_t = t < best_t ? t : best_t;
         }
-        /* forward: 2T convolutions and the decoding; backward: W_d^T, then
-         * per iteration W_e, H^T and the filter gradients of W_e and H, and
-         * the gradient of W_d: 6T + 3 convolutions' worth */
+        /* forward: T analyses, T - 1 syntheses (w_0 = 0) and the decoding;
+         * backward: the gradient of W_d and W_d^T, then per iteration the
+         * filter gradient of W_e and, but for the first, W_e, the filter
+         * gradient of H and H^T: 6T - 1 convolutions' worth */
         line("training patch (forward + backward)",
-             10.0 * (6.0 * T + 3) * pg.nu * pg.nv * conv_atom, best_t, peak1);
+             10.0 * (6.0 * T - 1) * pg.nu * pg.nv * conv_atom, best_t, peak1);
     }
     crsae__free_aligned(block), crsae__free_aligned(y), crsae__free_aligned(target);
     crsae__free_aligned(grad);

@@ -27,46 +27,50 @@ void crsae__geom_init_train(crsae__geom *g, int C, int K, int s, int nu, int nv)
     g->plane = ((size_t)nu * (size_t)nv + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
 }
 
-/* Scratch floats of analyse and synth: a patch matrix (KKp x plane) and a
- * product (max(Cp, KKp) x plane); 0 on overflow. */
-static size_t domain_scratch(const crsae__geom *g)
+static size_t kk_pad(const crsae__geom *g)
 {
-    size_t kkp = (size_t)(g->K * g->K + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
-    size_t cp = (size_t)(g->C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR, n;
-    if (!crsae__mul(kkp + (kkp > cp ? kkp : cp), g->plane, &n))
-        return 0;
-    return n;
+    return (size_t)(g->K * g->K + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
 }
 
-/* Scratch floats of filter_grad: the patch matrix of the domain (K*K x
- * nu*nv), its codes transposed (nu*nv x C, columns padded to CRSAE_NR) and
- * the sums; 0 on overflow. */
-static size_t fg_floats(const crsae__geom *g)
+/* A patch matrix: the K*K pixels under every atom of the domain, row a*K+b
+ * holding pixel (u s + a, v s + b) at column u nv + v; KKp x plane floats,
+ * the padding rows and columns zero.  Each iteration's residual is kept as
+ * one (its analysis and its filter gradient both read it), and so is the
+ * backward pass's image q. */
+static size_t patches_floats(const crsae__geom *g, size_t *n)
 {
-    size_t kkp = (size_t)(g->K * g->K + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    return crsae__mul(kk_pad(g), g->plane, n);
+}
+
+/* Scratch floats of synth, analyse and filter_grad: a product (max(Cp,
+ * KKp) x plane), the patch matrix of q, a code transposed (plane x Cn) and
+ * the filter sums (KKp x Cn); 0 on overflow. */
+static size_t scratch_floats(const crsae__geom *g)
+{
+    size_t kkp = kk_pad(g), cp = (size_t)(g->C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
     size_t cn = (size_t)(g->C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
-    size_t n = (size_t)g->nu * (size_t)g->nv, a, b, c;
-    if (!crsae__mul(kkp, n, &a) || !crsae__mul(n, cn, &b) || !crsae__mul(kkp, cn, &c) ||
-        a > SIZE_MAX - b || a + b > SIZE_MAX - c)
+    size_t prod, pm, bt, acc;
+    if (!crsae__mul(kkp > cp ? kkp : cp, g->plane, &prod) || !patches_floats(g, &pm) ||
+        !crsae__mul(g->plane, cn, &bt) || !crsae__mul(kkp, cn, &acc) ||
+        prod > SIZE_MAX - pm || prod + pm > SIZE_MAX - bt || prod + pm + bt > SIZE_MAX - acc)
         return 0;
-    return a + b + c;
+    return prod + pm + bt + acc;
 }
 
 size_t crsae__tape_floats(const crsae__geom *g, int T)
 {
-    size_t code, img, total;
-    if (!crsae__mul((size_t)g->C, g->plane, &code) || !crsae__mul((size_t)g->hd, g->ldi, &img))
+    size_t code, img, pm, total;
+    if (!crsae__mul((size_t)g->C, g->plane, &code) || !crsae__mul((size_t)g->hd, g->ldi, &img) ||
+        !patches_floats(g, &pm) || code > SIZE_MAX / 2 - pm)
         return 0;
-    size_t per_iter = 2 * code + img;
+    size_t per_iter = 2 * code + pm;
     if (!crsae__mul(per_iter, (size_t)T, &total))
         return 0;
-    size_t fg = fg_floats(g);
-    if (!fg)
+    size_t sc = scratch_floats(g);
+    if (!sc || code > SIZE_MAX / 8 || img > SIZE_MAX / 4 || 4 * code > SIZE_MAX - 2 * img ||
+        4 * code + 2 * img > SIZE_MAX - sc)
         return 0;
-    size_t ds = domain_scratch(g);
-    if (!ds)
-        return 0;
-    size_t rest = 4 * code + 2 * img + fg + ds;
+    size_t rest = 4 * code + 2 * img + sc;
     if (total > SIZE_MAX - rest)
         return 0;
     return total + rest;
@@ -75,51 +79,95 @@ size_t crsae__tape_floats(const crsae__geom *g, int T)
 void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int T, float *block)
 {
     size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
+    size_t pm = kk_pad(g) * g->plane;
+    size_t cp = (size_t)(g->C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    size_t cn = (size_t)(g->C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
+    size_t prod = (kk_pad(g) > cp ? kk_pad(g) : cp) * g->plane;
     t->w_prev = block;
     t->z = t->w_prev + code * (size_t)T;
-    t->r = t->z + code * (size_t)T;
-    t->gx = t->r + img * (size_t)T;
+    t->rp = t->z + code * (size_t)T;
+    t->gx = t->rp + pm * (size_t)T;
     t->gw = t->gx + code;
     t->gz = t->gw + code;
     t->carry = t->gz + code;
     t->img = t->carry + code;
     t->img2 = t->img + img;
-    t->fg = t->img2 + img;
-    t->row = t->fg + fg_floats(g);
+    t->prod = t->img2 + img;
+    t->qp = t->prod + prod;
+    t->bt = t->qp + pm;
+    t->acc = t->bt + g->plane * cn;
 }
 
-/* dbank[c][a][b] += scale * sum_{u,v} code[c][u][v] img[u s + a][v s + b]:
- * the domain's patch matrix (K*K x nu*nv) times its codes transposed
- * (nu*nv x C), one product by the GEMM kernel.  scratch: fg_floats(g). */
-CRSAE_CLONES static void filter_grad(const crsae__geom *g, const float *img, const float *code,
-                                     float scale, float *dbank, float *scratch)
+/* R = the patch matrix of img. */
+CRSAE_CLONES static void patches(const crsae__geom *g, const float *img, float *R)
 {
-    const int K = g->K, s = g->s, KK = K * K, C = g->C, nu = g->nu, nv = g->nv;
-    const int KKp = (KK + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
-    const int Cn = (C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
-    const size_t N = (size_t)nu * (size_t)nv;
-    float *R = scratch, *Bt = R + (size_t)KKp * N, *acc = Bt + N * (size_t)Cn;
+    const int K = g->K, s = g->s, nu = g->nu, nv = g->nv, KK = K * K;
+    const size_t N = g->plane, used = (size_t)nu * (size_t)nv;
     for (int a = 0; a < K; a++)
         for (int b = 0; b < K; b++) {
             float *r = R + (size_t)(a * K + b) * N;
             for (int u = 0; u < nu; u++) {
                 const float *src = img + (size_t)(u * s + a) * g->ldi + b;
+                float *dst = r + (size_t)u * nv;
                 for (int v = 0; v < nv; v++)
-                    r[(size_t)u * nv + v] = src[(size_t)v * s];
+                    dst[v] = src[(size_t)v * s];
+            }
+            for (size_t i = used; i < N; i++)
+                r[i] = 0.0f;
+        }
+    memset(R + (size_t)KK * N, 0, (kk_pad(g) - (size_t)KK) * N * sizeof(float));
+}
+
+/* img += sign * (bank synthesis of code): one product (KKp x C) (C x plane)
+ * gives every atom's patch, scattered onto the image (col2im). */
+CRSAE_CLONES static void synth(const crsae__geom *g, const crsae__pack *p, const float *code,
+                               float sign, float *img, float *prod)
+{
+    const int K = g->K, s = g->s, nu = g->nu, nv = g->nv;
+    const size_t N = g->plane;
+    crsae__gemm(p->KKp, (int)N, p->C, p->syn, (size_t)p->C, code, N, prod, N);
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            const float *pr = prod + (size_t)(a * K + b) * N;
+            for (int u = 0; u < nu; u++) {
+                float *dst = img + (size_t)(u * s + a) * g->ldi + b;
+                const float *src = pr + (size_t)u * nv;
+                for (int v = 0; v < nv; v++)
+                    dst[(size_t)v * s] += sign * src[v];
             }
         }
-    memset(R + (size_t)KK * N, 0, (size_t)(KKp - KK) * N * sizeof(float));
-    for (size_t i = 0; i < N; i++)
+}
+
+/* code = bank analysis of the image whose patch matrix is R. */
+static void analyse(const crsae__geom *g, const crsae__pack *p, const float *R, float *code,
+                    float *prod)
+{
+    const size_t N = g->plane;
+    if (p->Cp == g->C) {
+        crsae__gemm(p->Cp, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, code, N);
+        return;
+    }
+    crsae__gemm(p->Cp, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, prod, N);
+    memcpy(code, prod, (size_t)g->C * N * sizeof(float));
+}
+
+/* dbank[c][a][b] += scale * sum_{u,v} code[c][u][v] img[u s + a][v s + b]:
+ * img's patch matrix R (KKp x plane) times the codes transposed (plane x
+ * Cn, built in bt), one product into acc (KKp x Cn). */
+CRSAE_CLONES static void filter_grad(const crsae__geom *g, const float *R, const float *code,
+                                     float scale, float *dbank, float *bt, float *acc)
+{
+    const int KK = g->K * g->K, C = g->C;
+    const int Cn = (C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
+    const size_t N = g->plane;
+    for (size_t i = 0; i < N; i++) {
+        float *row = bt + i * (size_t)Cn;
+        for (int c = 0; c < C; c++)
+            row[c] = code[(size_t)c * N + i];
         for (int c = C; c < Cn; c++)
-            Bt[i * Cn + c] = 0.0f;
-    for (int c = 0; c < C; c++)
-        for (int u = 0; u < nu; u++) {
-            const float *cr = code + (size_t)c * g->plane + (size_t)u * g->ldv;
-            float *bt = Bt + (size_t)u * nv * Cn + c;
-            for (int v = 0; v < nv; v++)
-                bt[(size_t)v * Cn] = cr[v];
-        }
-    crsae__gemm(KKp, Cn, (int)N, R, N, Bt, (size_t)Cn, acc, (size_t)Cn);
+            row[c] = 0.0f;
+    }
+    crsae__gemm((int)kk_pad(g), Cn, (int)N, R, N, bt, (size_t)Cn, acc, (size_t)Cn);
     for (int c = 0; c < C; c++)
         for (int k = 0; k < KK; k++)
             dbank[(size_t)c * KK + k] += scale * acc[(size_t)k * Cn + c];
@@ -153,11 +201,12 @@ CRSAE_CLONES static float threshold_backward(size_t n, float m, float b, const f
     for (size_t i0 = 0; i0 < n; i0 += LANES)
         for (int l = 0; l < LANES; l++) {
             const size_t i = i0 + (size_t)l;
-            const float gxi = gx[i] + (1.0f + m) * gw[i];
+            const float zi = z[i], gxi = gx[i] + (1.0f + m) * gw[i];
             carry[i] = -m * gw[i];
-            const float g = fabsf(z[i]) > b ? gxi : 0.0f;
+            /* products, not selects: gcc leaves a select of gxi a branch */
+            const float g = gxi * (float)(fabsf(zi) > b);
             gz[i] = g;
-            part[l] -= z[i] > 0.0f ? g : -g;
+            part[l] -= g * (zi > 0.0f ? 1.0f : -1.0f);
         }
     double sum = 0.0;
     for (int l = 0; l < LANES; l++)
@@ -176,73 +225,27 @@ CRSAE_CLONES static void step_back(size_t n, float step, const float *restrict g
     }
 }
 
-/* img += sign * (bank synthesis of code): one product (KKp x C) (C x plane)
- * gives every atom's patch, scattered onto the image (col2im). */
-CRSAE_CLONES static void synth(const crsae__geom *g, const crsae__pack *p, const float *code,
-                               float sign, float *img, float *scratch)
-{
-    const int K = g->K, s = g->s, nu = g->nu, nv = g->nv;
-    const size_t N = g->plane;
-    float *P = scratch;
-    crsae__gemm(p->KKp, (int)N, p->C, p->syn, (size_t)p->C, code, N, P, N);
-    for (int a = 0; a < K; a++)
-        for (int b = 0; b < K; b++) {
-            const float *pr = P + (size_t)(a * K + b) * N;
-            for (int u = 0; u < nu; u++) {
-                float *dst = img + (size_t)(u * s + a) * g->ldi + b;
-                const float *src = pr + (size_t)u * nv;
-                for (int v = 0; v < nv; v++)
-                    dst[(size_t)v * s] += sign * src[v];
-            }
-        }
-}
-
-/* code = bank analysis of img: the domain's patch matrix (im2col, KK x
- * plane, padding columns zero) times the C x KK bank. */
-CRSAE_CLONES static void analyse(const crsae__geom *g, const crsae__pack *p, const float *img,
-                                 float *code, float *scratch)
-{
-    const int K = g->K, s = g->s, nu = g->nu, nv = g->nv;
-    const size_t N = g->plane, used = (size_t)nu * (size_t)nv;
-    float *R = scratch;
-    for (int a = 0; a < K; a++)
-        for (int b = 0; b < K; b++) {
-            float *r = R + (size_t)(a * K + b) * N;
-            for (int u = 0; u < nu; u++) {
-                const float *src = img + (size_t)(u * s + a) * g->ldi + b;
-                float *dst = r + (size_t)u * nv;
-                for (int v = 0; v < nv; v++)
-                    dst[v] = src[(size_t)v * s];
-            }
-            for (size_t i = used; i < N; i++)
-                r[i] = 0.0f;
-        }
-    if (p->Cp == g->C) {
-        crsae__gemm(p->Cp, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, code, N);
-        return;
-    }
-    float *G = R + (size_t)p->KKp * N;
-    crsae__gemm(p->Cp, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, G, N);
-    memcpy(code, G, (size_t)g->C * N * sizeof(float));
-}
-
 void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *y,
                     crsae__tape *t)
 {
     const size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
+    const size_t pm = kk_pad(g) * g->plane;
     const int T = e->iterations;
     const float step = e->inv_lipschitz;
     float *x = t->gx, *w = t->gw; /* forward state, reused as gradients later */
+    float *r = t->img2;
     memset(x, 0, code * sizeof(float));
     memset(w, 0, code * sizeof(float));
     double tk = 1.0;
     for (int k = 0; k < T; k++) {
         float *wp = t->w_prev + code * (size_t)k, *z = t->z + code * (size_t)k;
-        float *r = t->r + img * (size_t)k;
+        float *rp = t->rp + pm * (size_t)k;
         memcpy(wp, w, code * sizeof(float));
         memcpy(r, y, img * sizeof(float));
-        synth(g, e->dec, w, -1.0f, r, t->row);
-        analyse(g, e->enc, r, z, t->row);
+        if (k > 0) /* w_0 = 0 */
+            synth(g, e->dec, w, -1.0f, r, t->prod);
+        patches(g, r, rp);
+        analyse(g, e->enc, rp, z, t->prod);
         double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk * tk));
         float m = (float)((tk - 1.0) / tn);
         tk = tn;
@@ -252,19 +255,21 @@ void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *
         }
     }
     memset(t->img, 0, img * sizeof(float));
-    synth(g, e->out, x, 1.0f, t->img, t->row); /* the reconstruction W_d x_T */
+    synth(g, e->out, x, 1.0f, t->img, t->prod); /* the reconstruction W_d x_T */
 }
 
 void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape *t,
                      crsae__grads *grads)
 {
     const size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
+    const size_t pm = kk_pad(g) * g->plane;
     const int T = e->iterations;
     const float step = e->inv_lipschitz;
     const float *x = t->gx; /* x_T, left there by crsae__forward */
-    filter_grad(g, t->img, x, 1.0f, grads->dWd, t->fg);
+    patches(g, t->img, t->qp);
+    filter_grad(g, t->qp, x, 1.0f, grads->dWd, t->bt, t->acc);
     float *gx = t->gx, *gw = t->gw, *gz = t->gz, *carry = t->carry;
-    analyse(g, e->out, t->img, gx, t->row); /* gx = W_d^T e (overwrites x_T) */
+    analyse(g, e->out, t->qp, gx, t->prod); /* gx = W_d^T e (overwrites x_T) */
     memset(gw, 0, code * sizeof(float));
     /* momentum factors again, forwards, to walk them backwards */
     double ts[CRSAE_MAX_ITERATIONS + 1];
@@ -274,17 +279,22 @@ void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape 
     for (int k = T - 1; k >= 0; k--) {
         const float m = (float)((ts[k] - 1.0) / ts[k + 1]);
         const float *wp = t->w_prev + code * (size_t)k, *z = t->z + code * (size_t)k;
-        const float *r = t->r + img * (size_t)k;
+        const float *rp = t->rp + pm * (size_t)k;
         for (int c = 0; c < g->C; c++) {
             const size_t o = (size_t)c * g->plane;
             grads->dbias[c] += threshold_backward(g->plane, m, e->bias[c], z + o, gw + o,
                                                   gx + o, gz + o, carry + o);
         }
+        filter_grad(g, rp, gz, step, grads->dWe, t->bt, t->acc);
+        if (k == 0) { /* w_0 = 0: no gradient reaches H or w_0 */
+            step_back(code, step, gz, carry, gw, gx);
+            break;
+        }
         memset(t->img, 0, img * sizeof(float));
-        synth(g, e->enc, gz, 1.0f, t->img, t->row); /* q = W_e gz */
-        filter_grad(g, r, gz, step, grads->dWe, t->fg);
-        filter_grad(g, t->img, wp, -step, grads->dH, t->fg);
-        analyse(g, e->dec, t->img, gw, t->row); /* gw = H^T q */
+        synth(g, e->enc, gz, 1.0f, t->img, t->prod); /* q = W_e gz */
+        patches(g, t->img, t->qp);
+        filter_grad(g, t->qp, wp, -step, grads->dH, t->bt, t->acc);
+        analyse(g, e->dec, t->qp, gw, t->prod); /* gw = H^T q */
         step_back(code, step, gz, carry, gw, gx);
     }
 }

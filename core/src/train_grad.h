@@ -23,11 +23,12 @@ typedef struct crsae__grads {
 typedef struct crsae__tape {
     float *w_prev; /* T code arrays: w_{k-1} */
     float *z;      /* T code arrays: z_k before the threshold */
-    float *r;      /* T images: r_k = y - H w_{k-1} */
+    float *rp;     /* T patch matrices of r_k = y - H w_{k-1} */
     float *gx, *gw, *gz, *carry; /* code arrays */
     float *img, *img2;           /* images */
-    float *fg;                   /* scratch of the filter gradients */
-    float *row;                  /* scratch of the whole-domain products */
+    float *prod;                 /* a product's output */
+    float *qp;                   /* a patch matrix */
+    float *bt, *acc;             /* a code transposed, filter sums */
 } crsae__tape;
 
 /* Floats the tape needs (0 on overflow). */
