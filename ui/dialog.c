@@ -269,6 +269,16 @@ gboolean crsae_gimp_dialog(GimpProcedure *procedure, GimpProcedureConfig *config
     gtk_box_pack_start(GTK_BOX(content), model_row, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(content), learn_row(&st), FALSE, FALSE, 0);
     gtk_dialog_set_default_response(GTK_DIALOG(st.dialog), GTK_RESPONSE_OK);
+    /* a larger dialog gives a larger preview, not wider gaps between rows */
+    GList *rows = gtk_container_get_children(GTK_CONTAINER(content));
+    for (GList *r = rows; r; r = r->next) {
+        gboolean grow = gtk_widget_is_ancestor(st.preview, r->data) || r->data == st.preview;
+        guint padding;
+        GtkPackType pack;
+        gtk_box_query_child_packing(GTK_BOX(content), r->data, NULL, NULL, &padding, &pack);
+        gtk_box_set_child_packing(GTK_BOX(content), r->data, grow, grow, padding, pack);
+    }
+    g_list_free(rows);
 
     gboolean ok = gimp_procedure_dialog_run(GIMP_PROCEDURE_DIALOG(st.dialog));
     if (st.job) { /* closed while learning: stop, keep nothing */

@@ -35,6 +35,12 @@ if [ -z "$wid" ]; then
 fi
 sleep 3 # the preview renders
 import -window "$wid" "$work/dialog.png" && echo "screenshot: $work/dialog.png"
+# A user who enlarges the dialog gets a larger preview: grow the window so
+# that the preview shows (up to) 512 x 512 pixels of the image, and let it
+# render again (its times are in the log below).
+xdotool windowsize "$wid" 1300 1100 2>/dev/null
+sleep 6
+import -window "$wid" "$work/dialog-large.png" && echo "screenshot: $work/dialog-large.png"
 # Without a window manager nothing has the focus: give it, then press
 # Return (the dialog's default response is OK); click OK if that fails.
 xdotool windowfocus --sync "$wid" 2>/dev/null
