@@ -58,6 +58,27 @@ static gboolean selected_area(GimpDrawable *drawable, gint margin, area *a, GErr
     return TRUE;
 }
 
+/* For an 8- or 16-bit layer, the same layout in that integer type (*u8 says
+ * which); NULL for other layers.  Through it the plug-in converts integers
+ * to floats and back exactly as `crsae denoise` does for a PNG (i / 255,
+ * and (unsigned)(v * 255 + 0.5) after clipping), so both give the same
+ * pixels: babl's own conversions differ in the last bit, enough to round a
+ * pixel the other way now and then. */
+static const Babl *integer_format(GimpDrawable *drawable, gboolean *u8)
+{
+    const Babl *type = babl_format_get_type(gimp_drawable_get_format(drawable), 0);
+    *u8 = type == babl_type("u8");
+    if (!*u8 && type != babl_type("u16"))
+        return NULL;
+    const gboolean alpha = gimp_drawable_has_alpha(drawable);
+    const gchar *model = gimp_drawable_is_gray(drawable) ? (alpha ? "Y'A" : "Y'")
+                                                        : (alpha ? "R'G'B'A" : "R'G'B'");
+    gchar *name = g_strdup_printf("%s %s", model, *u8 ? "u8" : "u16");
+    const Babl *f = babl_format(name);
+    g_free(name);
+    return f;
+}
+
 /* The area's pixels in crsae's format (returned in *fmt, with *channels). */
 static gfloat *read_area(GimpDrawable *drawable, const area *a, const Babl **fmt_out,
                          gint *channels, GError **error)
@@ -78,9 +99,23 @@ static gfloat *read_area(GimpDrawable *drawable, const area *a, const Babl **fmt
         return NULL;
     }
     GeglBuffer *src = gimp_drawable_get_buffer(drawable);
-    gegl_buffer_get(src, GEGL_RECTANGLE(a->ex, a->ey, a->ew, a->eh), 1.0, fmt, buf,
-                    GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+    gboolean u8;
+    const Babl *ifmt = integer_format(drawable, &u8);
+    const gsize count = n / sizeof(gfloat);
+    /* integers into the buffer's tail, then floats from its head */
+    guchar *raw = ifmt ? (guchar *)buf + count * (sizeof(gfloat) - (u8 ? 1 : 2)) : NULL;
+    gegl_buffer_get(src, GEGL_RECTANGLE(a->ex, a->ey, a->ew, a->eh), 1.0, ifmt ? ifmt : fmt,
+                    ifmt ? (gpointer)raw : (gpointer)buf, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
     g_object_unref(src);
+    if (ifmt && u8)
+        for (gsize i = 0; i < count; i++)
+            buf[i] = raw[i] / 255.0f;
+    else if (ifmt)
+        for (gsize i = 0; i < count; i++) {
+            guint16 v;
+            memcpy(&v, raw + 2 * i, 2);
+            buf[i] = (float)v / 65535.0f;
+        }
     return buf;
 }
 
@@ -152,6 +187,38 @@ gboolean crsae_gimp_denoise_pixels(const crsae_model *model, const crsae_gimp_se
     }
     return run_core(model, s, sigma, pixels, width, height, ch, cancel, user, error);
 }
+/* An 8- or 16-bit layer gets the result rounded here (integer_format).
+ * FALSE: not such a layer (or no memory), the caller writes floats. */
+static gboolean write_rounded(GeglBuffer *shadow, GimpDrawable *drawable, const area *a,
+                              const gfloat *first, gint ch)
+{
+    gboolean u8;
+    const Babl *qfmt = integer_format(drawable, &u8);
+    if (!qfmt)
+        return FALSE;
+    const gsize row = (gsize)a->w * ch, bytes = u8 ? 1 : 2;
+    guchar *q = g_try_malloc(row * (gsize)a->h * bytes);
+    if (!q)
+        return FALSE;
+    const gfloat scale = u8 ? 255.0f : 65535.0f;
+    for (gint y = 0; y < a->h; y++) {
+        const gfloat *src = first + (gsize)y * a->ew * ch;
+        for (gsize i = 0; i < row; i++) {
+            gfloat v = src[i];
+            v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; /* NaN -> 0 */
+            guint r = (guint)(v * scale + 0.5f);
+            if (u8)
+                q[(gsize)y * row + i] = (guchar)r;
+            else
+                ((guint16 *)q)[(gsize)y * row + i] = (guint16)r;
+        }
+    }
+    gegl_buffer_set(shadow, GEGL_RECTANGLE(a->x, a->y, a->w, a->h), 0, qfmt, q,
+                    (gint)(row * bytes));
+    g_free(q);
+    return TRUE;
+}
+
 
 gboolean crsae_gimp_denoise_drawable(GimpDrawable *drawable, const crsae_model *model,
                                      const crsae_gimp_settings *s, gboolean progress,
@@ -176,8 +243,9 @@ gboolean crsae_gimp_denoise_drawable(GimpDrawable *drawable, const crsae_model *
     if (ok) {
         GeglBuffer *shadow = gimp_drawable_get_shadow_buffer(drawable);
         const gfloat *first = buf + ((gsize)(a.y - a.ey) * a.ew + (gsize)(a.x - a.ex)) * ch;
-        gegl_buffer_set(shadow, GEGL_RECTANGLE(a.x, a.y, a.w, a.h), 0, fmt, first,
-                        (gint)((gsize)a.ew * ch * sizeof(gfloat)));
+        if (!write_rounded(shadow, drawable, &a, first, ch))
+            gegl_buffer_set(shadow, GEGL_RECTANGLE(a.x, a.y, a.w, a.h), 0, fmt, first,
+                            (gint)((gsize)a.ew * ch * sizeof(gfloat)));
         g_object_unref(shadow); /* flushes */
         gimp_drawable_merge_shadow(drawable, TRUE);
         gimp_drawable_update(drawable, a.x, a.y, a.w, a.h);

@@ -41,13 +41,17 @@ static gboolean run_job(const crsae_model *model, preview_job *job)
 static gpointer job_thread(gpointer data)
 {
     preview_job *job = data, *quick = job->quick;
-    crsae_model *model = crsae_gimp_load_model(&job->settings, NULL);
+    preview_queue *q = job->queue;
+    g_mutex_lock(&q->running);
+    const gboolean stale = g_atomic_int_get(&q->generation) != job->generation;
+    crsae_model *model = stale ? NULL : crsae_gimp_load_model(&job->settings, NULL);
     if (quick) {
         quick->ok = run_job(model, quick);
         g_idle_add(job_done, quick);
     }
     job->ok = run_job(model, job);
     crsae_model_free(model);
+    g_mutex_unlock(&q->running);
     g_idle_add(job_done, job);
     return NULL;
 }
@@ -56,6 +60,7 @@ void preview_queue_init(preview_queue *q, preview_draw_fn draw, gpointer user)
 {
     q->generation = 0;
     q->active = 0;
+    g_mutex_init(&q->running);
     q->draw = draw;
     q->user = user;
 }
@@ -94,4 +99,5 @@ void preview_queue_finish(preview_queue *q)
     g_atomic_int_inc(&q->generation);
     while (q->active > 0)
         g_main_context_iteration(NULL, TRUE);
+    g_mutex_clear(&q->running);
 }

@@ -28,6 +28,10 @@ typedef void (*preview_draw_fn)(const preview_job *job, gpointer user);
 struct preview_queue {
     gint generation; /* of the newest job (atomic) */
     gint active;     /* jobs not yet returned (GTK thread only) */
+    GMutex running;  /* held by the one job that computes: a burst of
+                        changes (resizing the dialog) runs one after the
+                        other, the stale ones stopping at once, instead of
+                        side by side on the same cores */
     preview_draw_fn draw;
     gpointer user;
 };

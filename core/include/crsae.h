@@ -188,7 +188,7 @@ typedef struct crsae_denoise_params {
 CRSAE_API void crsae_denoise_params_init(crsae_denoise_params *params);
 
 /* The speed/quality control users see.  FAST averages CRSAE_FAST_SHIFTS
- * spread-out shifts of the ensemble (about half the work of NORMAL for a
+ * spread-out shifts of the ensemble (a little more than half the work of NORMAL for a
  * stride-5 model); NORMAL all s*s shifts; BEST also the 8 flips and
  * transposes of the image (8x the work of NORMAL).  Sets params->shifts
  * and params->transforms; CRSAE_ERR_INVALID_ARGUMENT for another value. */
@@ -197,7 +197,7 @@ typedef enum crsae_quality {
     CRSAE_QUALITY_NORMAL = 1,
     CRSAE_QUALITY_BEST = 2
 } crsae_quality;
-#define CRSAE_FAST_SHIFTS 12
+#define CRSAE_FAST_SHIFTS 14
 CRSAE_API crsae_status crsae_denoise_params_set_quality(crsae_denoise_params *params,
                                                         crsae_quality quality);
 /* "fast", "normal", "best"; NULL for another value. */
