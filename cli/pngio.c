@@ -1,6 +1,8 @@
 /* pngio.c - PNG reading and writing with libpng (setjmp error handling). */
 #include "pngio.h"
 
+#include "crsae.h"
+
 #include <errno.h>
 #include <png.h>
 #include <stdarg.h>
@@ -178,10 +180,10 @@ pngio_status pngio_read_stream(FILE *f, pngio_image *img, char *msg, size_t msg_
     size_t n = (size_t)w * h * ch;
     if (bd == 8) {
         for (size_t i = 0; i < n; i++)
-            img->pixels[i] = raw[i] / 255.0f;
+            img->pixels[i] = crsae_sample_to_float(raw[i], 8);
     } else {
         for (size_t i = 0; i < n; i++) /* png_set_swap: little-endian samples */
-            img->pixels[i] = (float)(raw[2 * i] | raw[2 * i + 1] << 8) / 65535.0f;
+            img->pixels[i] = crsae_sample_to_float((unsigned)(raw[2 * i] | raw[2 * i + 1] << 8), 16);
     }
     img->width = (int)w;
     img->height = (int)h;
@@ -227,13 +229,10 @@ pngio_status pngio_write_stream(FILE *f, const float *pixels, int width, int hei
                  types[channels - 1], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    const float scale = bit_depth == 8 ? 255.0f : 65535.0f;
     for (int y = 0; y < height; y++) {
         const float *src = pixels + (size_t)y * width * channels;
         for (size_t i = 0; i < (size_t)width * channels; i++) {
-            float v = src[i];
-            v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; /* NaN -> 0 */
-            unsigned q = (unsigned)(v * scale + 0.5f);
+            unsigned q = crsae_sample_from_float(src[i], bit_depth);
             if (bit_depth == 8) {
                 row[i] = (unsigned char)q;
             } else {

@@ -60,10 +60,10 @@ static gboolean selected_area(GimpDrawable *drawable, gint margin, area *a, GErr
 
 /* For an 8- or 16-bit layer, the same layout in that integer type (*u8 says
  * which); NULL for other layers.  Through it the plug-in converts integers
- * to floats and back exactly as `crsae denoise` does for a PNG (i / 255,
- * and (unsigned)(v * 255 + 0.5) after clipping), so both give the same
- * pixels: babl's own conversions differ in the last bit, enough to round a
- * pixel the other way now and then. */
+ * to floats and back with crsae_sample_to_float / _from_float, as `crsae
+ * denoise` does for a PNG, so both give the same pixels: babl's own
+ * conversions differ in the last bit, enough to round a pixel the other way
+ * now and then. */
 static const Babl *integer_format(GimpDrawable *drawable, gboolean *u8)
 {
     const Babl *type = babl_format_get_type(gimp_drawable_get_format(drawable), 0);
@@ -109,12 +109,12 @@ static gfloat *read_area(GimpDrawable *drawable, const area *a, const Babl **fmt
     g_object_unref(src);
     if (ifmt && u8)
         for (gsize i = 0; i < count; i++)
-            buf[i] = raw[i] / 255.0f;
+            buf[i] = crsae_sample_to_float(raw[i], 8);
     else if (ifmt)
         for (gsize i = 0; i < count; i++) {
             guint16 v;
             memcpy(&v, raw + 2 * i, 2);
-            buf[i] = (float)v / 65535.0f;
+            buf[i] = crsae_sample_to_float(v, 16);
         }
     return buf;
 }
@@ -187,6 +187,7 @@ gboolean crsae_gimp_denoise_pixels(const crsae_model *model, const crsae_gimp_se
     }
     return run_core(model, s, sigma, pixels, width, height, ch, cancel, user, error);
 }
+
 /* An 8- or 16-bit layer gets the result rounded here (integer_format).
  * FALSE: not such a layer (or no memory), the caller writes floats. */
 static gboolean write_rounded(GeglBuffer *shadow, GimpDrawable *drawable, const area *a,
@@ -200,13 +201,10 @@ static gboolean write_rounded(GeglBuffer *shadow, GimpDrawable *drawable, const 
     guchar *q = g_try_malloc(row * (gsize)a->h * bytes);
     if (!q)
         return FALSE;
-    const gfloat scale = u8 ? 255.0f : 65535.0f;
     for (gint y = 0; y < a->h; y++) {
         const gfloat *src = first + (gsize)y * a->ew * ch;
         for (gsize i = 0; i < row; i++) {
-            gfloat v = src[i];
-            v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; /* NaN -> 0 */
-            guint r = (guint)(v * scale + 0.5f);
+            const guint r = crsae_sample_from_float(src[i], u8 ? 8 : 16);
             if (u8)
                 q[(gsize)y * row + i] = (guchar)r;
             else
@@ -218,7 +216,6 @@ static gboolean write_rounded(GeglBuffer *shadow, GimpDrawable *drawable, const 
     g_free(q);
     return TRUE;
 }
-
 
 gboolean crsae_gimp_denoise_drawable(GimpDrawable *drawable, const crsae_model *model,
                                      const crsae_gimp_settings *s, gboolean progress,

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <png.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crsae.h"
 #include "pngio.h"
 
 static char dir[64];
@@ -214,6 +216,24 @@ static void test_corrupt_files(void **state)
     unlink(path);
 }
 
+/* The sample conversion the CLI and the GIMP plug-in share: every integer
+ * sample comes back unchanged, the rounding is half up, out-of-range and
+ * NaN values clip. */
+static void test_sample_conversion(void **state)
+{
+    (void)state;
+    for (unsigned q = 0; q <= 255; q++)
+        assert_int_equal(crsae_sample_from_float(crsae_sample_to_float(q, 8), 8), q);
+    for (unsigned q = 0; q <= 65535; q++)
+        assert_int_equal(crsae_sample_from_float(crsae_sample_to_float(q, 16), 16), q);
+    assert_int_equal(crsae_sample_from_float(0.5f / 255.0f + 1e-6f, 8), 1);
+    assert_int_equal(crsae_sample_from_float(0.5f / 255.0f - 1e-6f, 8), 0);
+    assert_int_equal(crsae_sample_from_float(-1.0f, 8), 0);
+    assert_int_equal(crsae_sample_from_float(2.0f, 8), 255);
+    assert_int_equal(crsae_sample_from_float(2.0f, 16), 65535);
+    assert_int_equal(crsae_sample_from_float(NAN, 16), 0);
+}
+
 static void test_failed_writes(void **state)
 {
     (void)state;
@@ -246,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_failed_writes),
+        cmocka_unit_test(test_sample_conversion),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(dir);

@@ -188,8 +188,8 @@ typedef struct crsae_denoise_params {
 CRSAE_API void crsae_denoise_params_init(crsae_denoise_params *params);
 
 /* The speed/quality control users see.  FAST averages CRSAE_FAST_SHIFTS
- * spread-out shifts of the ensemble (a little more than half the work of NORMAL for a
- * stride-5 model); NORMAL all s*s shifts; BEST also the 8 flips and
+ * spread-out shifts of the ensemble (14 of 25: a little more than half the
+ * work of NORMAL for a stride-5 model); NORMAL all s*s shifts; BEST also the 8 flips and
  * transposes of the image (8x the work of NORMAL).  Sets params->shifts
  * and params->transforms; CRSAE_ERR_INVALID_ARGUMENT for another value. */
 typedef enum crsae_quality {
@@ -376,6 +376,13 @@ CRSAE_API crsae_status crsae_model_randomize(crsae_model *model, float sigma, ui
 CRSAE_API crsae_status crsae_estimate_sigma(const float *in, size_t in_stride,
                                             int width, int height, int channels,
                                             float *sigma);
+
+/* Integer samples of `bits` (8 or 16) and the [0,1] floats of the API:
+ * q / (2^bits - 1), and back: clipped to [0,1] (NaN to 0), rounded half
+ * up.  The command line's PNG files and the GIMP plug-in's 8- and 16-bit
+ * layers both go through these, so they give the same pixels. */
+CRSAE_API float crsae_sample_to_float(unsigned q, int bits);
+CRSAE_API unsigned crsae_sample_from_float(float v, int bits);
 
 /* Add white Gaussian noise of std sigma to the colour channels of an
  * interleaved image (alpha untouched), deterministic for a given seed. */

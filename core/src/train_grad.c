@@ -61,7 +61,7 @@ size_t crsae__tape_floats(const crsae__geom *g, int T)
 {
     size_t code, img, pm, total;
     if (!crsae__mul((size_t)g->C, g->plane, &code) || !crsae__mul((size_t)g->hd, g->ldi, &img) ||
-        !patches_floats(g, &pm) || code > SIZE_MAX / 2 - pm)
+        !patches_floats(g, &pm) || pm > SIZE_MAX / 2 || code > (SIZE_MAX - pm) / 2)
         return 0;
     size_t per_iter = 2 * code + pm;
     if (!crsae__mul(per_iter, (size_t)T, &total))
