@@ -187,7 +187,7 @@ static void test_cancel_at_random_points(void **state)
     crsae_denoise_params_init(&p);
     p.sigma = 0.1f;
     p.tile_size = 48;
-    p.iterations = 40; /* long enough for several reports (one per 50 ms) */
+    p.iterations = 40; /* 12 tiles of 48: a report after each finished one */
     cancel_point c;
     p.progress = cancel_at_fraction;
     p.progress_user = &c;
@@ -208,7 +208,7 @@ static void test_cancel_at_random_points(void **state)
         calls += c.calls;
     }
     print_message("12 random cancels, %d of them mid-way; %d progress reports\n", midway, calls);
-    assert_true(midway >= 1); /* at 50 ms a report, a fast machine still makes some */
+    assert_true(midway >= 6); /* a report per finished wave (of 12), whatever the speed */
     free(orig), free(buf);
     crsae_model_free(m);
 }

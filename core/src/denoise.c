@@ -326,10 +326,15 @@ static crsae_status run_waves(plan *p, const crsae_denoise_params *prm)
             }
         }
         pthread_mutex_unlock(&p->mu);
-        if (atomic_load(&p->cancel))
+        if (atomic_load(&p->cancel)) {
             st = CRSAE_ERR_CANCELLED;
-        else
+        } else {
             reduce_wave(p, nt);
+            /* One report per finished wave as well as one per 50 ms, so a
+             * fast run of many waves still reports (and can stop) mid-way. */
+            if (t0 + nt < p->ntiles && report(prm, (double)atomic_load(&p->done) / total))
+                st = CRSAE_ERR_CANCELLED;
+        }
     }
     pthread_mutex_lock(&p->mu);
     p->quit = 1;
