@@ -10,7 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static volatile sig_atomic_t interrupted = 0;
 
@@ -120,6 +128,9 @@ typedef struct progress {
     int tty;
     double budget; /* seconds; 0: none */
     int over_budget;
+    double t_call;  /* wall clock when the core was called */
+    double reserve; /* seconds before the first step (the risk estimate of
+                       --from-image), kept back for the one after the last */
     crsae_train_report last;
     const crsae_model *model;
     const crsae_train_state *state;
@@ -147,16 +158,22 @@ static int on_progress(const crsae_train_report *r, void *user)
 {
     progress *p = user;
     p->last = *r;
-    if (!p->first_step)
+    const double elapsed = wall_seconds() - p->t_call;
+    if (!p->first_step) {
         p->first_step = r->step; /* a resumed run starts past 1 */
+        p->reserve = elapsed - r->seconds;
+    }
     if (p->tty || r->step == r->steps || r->step % 100 == 0) {
         int done = r->step - p->first_step + 1;
-        double eta = r->seconds / done * (r->steps - r->step);
-        char epoch[32] = "";
+        double eta = p->budget > 0 ? p->budget - elapsed
+                                   : r->seconds / done * (r->steps - r->step);
+        char epoch[32] = "", of[24] = "";
         if (p->per_epoch > 0)
             snprintf(epoch, sizeof epoch, " (epoch %.2f)", r->step * (double)p->batch / p->per_epoch);
-        fprintf(stderr, "%sstep %d/%d%s  batch PSNR %.2f dB  %.0f s, about %.0f s left%s",
-                p->tty ? "\r" : "", r->step, r->steps, epoch, r->psnr, r->seconds, eta,
+        if (p->budget <= 0)
+            snprintf(of, sizeof of, "/%d", r->steps);
+        fprintf(stderr, "%sstep %d%s%s  batch PSNR %.2f dB  %.0f s, about %.0f s left%s",
+                p->tty ? "\r" : "", r->step, of, epoch, r->psnr, elapsed, eta > 0 ? eta : 0.0,
                 p->tty ? "   " : "\n");
     }
     if (p->val && (r->step % p->val_every == 0 || r->step == r->steps)) {
@@ -170,7 +187,7 @@ static int on_progress(const crsae_train_report *r, void *user)
     }
     if (p->checkpoint && p->every > 0 && r->step % p->every == 0 && !write_checkpoint(p))
         return 1;
-    if (p->budget > 0 && r->seconds >= p->budget) {
+    if (p->budget > 0 && elapsed + p->reserve >= p->budget) {
         p->over_budget = 1;
         return 1;
     }
@@ -511,16 +528,18 @@ int cmd_train(int argc, char **argv)
     p.threads = (int)threads;
     p.state = state;
     p.self_supervised = from != NULL;
-    progress pr = {isatty(STDERR_FILENO), seconds, 0, {0}, m, state, checkpoint, (int)every, 0, 0,
+    progress pr = {isatty(STDERR_FILENO), seconds, 0, 0.0, 0.0, {0}, m, state, checkpoint, (int)every, 0, 0,
                    per_epoch, p.batch, have_val ? &val : NULL, (int)val_every};
     if (from && !pr.tty)
         fprintf(stderr, _("adapting the model to %s: sigma %.2f, up to %.0f s\n"), from, sigma,
                 seconds);
     p.progress = on_progress;
     p.progress_user = &pr;
+    pr.t_call = wall_seconds();
+    crsae_adapt_outcome outcome = {0.0, 0.0, 1};
     crsae_status st =
         from ? crsae_train_noisy_image(m, &p, photo.pixels, (size_t)photo.width * photo.channels,
-                                       photo.width, photo.height, photo.channels)
+                                       photo.width, photo.height, photo.channels, &outcome)
              : crsae_train(m, &p, (const float *const *)set.pixels, set.w, set.h, set.n);
     sigaction(SIGINT, &old, NULL);
     if (pr.tty)
@@ -539,6 +558,17 @@ int cmd_train(int argc, char **argv)
         rc = cli_exit_for(st);
         goto done;
     }
+    if (from) {
+        const double b = outcome.mse_before, a = outcome.mse_after;
+        if (b > 0.0 && a > 0.0)
+            fprintf(stderr, _("estimated change on the held-out part of the photo (SURE): %+.2f dB\n"),
+                    10.0 * log10(b / a));
+        else /* a heavily clipped photo: the estimates are only comparable */
+            fprintf(stderr, _("estimated error on the held-out part of the photo (SURE): %s\n"),
+                    a < b ? _("lower") : _("not lower"));
+        if (!outcome.kept)
+            fprintf(stderr, _("adapting did not help this photo: %s is the start model\n"), out);
+    }
     char range[64] = "";
     if (sigma_max > 0)
         snprintf(range, sizeof range, " to %g (noise-level-aware)", sigma_max);
@@ -555,12 +585,15 @@ int cmd_train(int argc, char **argv)
     for (int i = 0; i < ndata && len < (int)sizeof prov - 1; i++)
         len += snprintf(prov + len, sizeof prov - (size_t)len, " %s", data[i]);
     if (from && len < (int)sizeof prov - 1)
-        len += snprintf(prov + len, sizeof prov - (size_t)len, " the noisy photo %s (SURE)", from);
+        len += snprintf(prov + len, sizeof prov - (size_t)len,
+                        " the noisy photo %s (SURE; estimated error on its held-out part %.3g "
+                        "-> %.3g)", from, outcome.mse_before, outcome.mse_after);
     if (len < (int)sizeof prov - 1)
         snprintf(prov + len, sizeof prov - (size_t)len,
                  "; %.0f s; last batch PSNR %.2f dB%s", pr.last.seconds, pr.last.psnr,
                  init ? "; started from a given model" : "");
-    crsae_model_set_provenance(m, prov);
+    if (outcome.kept)
+        crsae_model_set_provenance(m, prov);
     crsae_status ws = crsae_model_save_file(m, out);
     if (ws != CRSAE_OK) {
         cli_error(out, "%s", crsae_strerror(ws));

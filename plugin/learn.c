@@ -167,12 +167,17 @@ static gdouble now(void)
 typedef struct budget {
     crsae_gimp_learn *job;
     gdouble start;
+    gdouble reserve; /* seconds; < 0 until the first step */
 } budget;
 
 static int on_step(const crsae_train_report *r, void *user)
 {
     budget *b = user;
-    gdouble used = (now() - b->start) / b->job->seconds;
+    gdouble elapsed = now() - b->start;
+    if (b->reserve < 0.0) /* the risk estimate before the first step: as
+                             long again is kept for the one after the last */
+        b->reserve = elapsed - r->seconds;
+    gdouble used = (elapsed + b->reserve) / b->job->seconds;
     g_atomic_int_set(&b->job->steps, r->step);
     b->job->fraction = MIN(1.0, used); /* read by the dialog's timer: a torn read only
                                           misdraws the bar for 100 ms */
@@ -190,19 +195,22 @@ crsae_status crsae_gimp_learn_run(crsae_gimp_learn *job)
     p.sigma = (float)(job->sigma / 255.0);
     p.ensemble = info.untied;
     p.progress = on_step;
-    budget b = {job, now()};
+    budget b = {job, now(), -1.0};
     p.progress_user = &b;
     crsae_status st = crsae_train_noisy_image(job->model, &p, job->pixels,
                                               (size_t)job->width * job->channels, job->width,
-                                              job->height, job->channels);
+                                              job->height, job->channels, &job->outcome);
     if (st == CRSAE_ERR_CANCELLED && !g_atomic_int_get(&job->cancel))
         st = CRSAE_OK; /* the budget is spent: that is the plan */
     if (st == CRSAE_OK) {
         gchar *prov = g_strdup_printf(
             "Learned in GIMP by crsae %s from \"%s\" (%dx%d, noise level %.1f) by SURE: "
-            "%d steps in %.0f s, starting from the model before it.",
+            "%d steps in %.0f s, starting from the model before it; estimated mean squared "
+            "error on the image %.3g before, %.3g after: %s.",
             crsae_version_string(), job->source, job->width, job->height, job->sigma,
-            g_atomic_int_get(&job->steps), now() - b.start);
+            g_atomic_int_get(&job->steps), now() - b.start, job->outcome.mse_before,
+            job->outcome.mse_after,
+            job->outcome.kept ? "the adapted model" : "no gain, this is the start model");
         crsae_model_set_provenance(job->model, prov);
         g_free(prov);
         st = crsae_model_save_file(job->model, job->path);

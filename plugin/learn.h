@@ -25,6 +25,7 @@ typedef struct crsae_gimp_learn {
     gdouble fraction;    /* of the budget used */
     gint steps;
     crsae_status status;
+    crsae_adapt_outcome outcome; /* set with status CRSAE_OK */
     /* optional, called after every step on the thread that runs */
     void (*tick)(gdouble fraction, gpointer user);
     gpointer tick_user;
@@ -48,7 +49,9 @@ crsae_gimp_learn *crsae_gimp_learn_prepare(GimpDrawable *drawable, gdouble noise
                                            gdouble seconds, GError **error);
 
 /* Trains until the budget is spent (or cancel), then writes the model
- * atomically.  CRSAE_OK when a model file was written. */
+ * atomically: the adapted one, or a copy of the start model when adapting
+ * did not lower the image's estimated error (job->outcome says which).
+ * CRSAE_OK when a model file was written. */
 crsae_status crsae_gimp_learn_run(crsae_gimp_learn *job);
 
 void crsae_gimp_learn_free(crsae_gimp_learn *job);

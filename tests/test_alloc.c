@@ -176,7 +176,7 @@ static crsae_status op_train(void *c)
     p.state = t->state;
     const float *imgs[1] = {t->img};
     st = t->self_supervised
-             ? crsae_train_noisy_image(t->model, &p, t->img, (size_t)t->w, t->w, t->h, 1)
+             ? crsae_train_noisy_image(t->model, &p, t->img, (size_t)t->w, t->w, t->h, 1, NULL)
              : crsae_train(t->model, &p, imgs, &t->w, &t->h, 1);
     if (st != CRSAE_OK) {
         crsae_train_state_free(t->state); /* the caller counts what is left */

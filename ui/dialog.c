@@ -6,6 +6,7 @@
 #include "dialog.h"
 
 #include <libgimp/gimpui.h>
+#include <math.h>
 
 #include "../plugin/denoise.h"
 #include "../plugin/i18n.h"
@@ -166,6 +167,17 @@ static gboolean learn_poll(gpointer data)
     if (job->status == CRSAE_OK) {
         fill_models(st, job->path);
         g_object_set(st->config, "model", job->path, NULL);
+        /* the bar stays to say what learning gained */
+        const crsae_adapt_outcome *o = &job->outcome;
+        gchar *text = !o->kept ? g_strdup(_("No gain on this image: the new model is the old one"))
+                      : o->mse_after > 0.0 && o->mse_before > 0.0
+                          ? g_strdup_printf(_("Learned: about %+.2f dB on this image"),
+                                            10.0 * log10(o->mse_before / o->mse_after))
+                          : g_strdup(_("Learned: a lower estimated error on this image"));
+        gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(st->bar), 1.0);
+        gtk_progress_bar_set_text(GTK_PROGRESS_BAR(st->bar), text);
+        gtk_widget_set_visible(st->bar, TRUE);
+        g_free(text);
     } else if (job->status != CRSAE_ERR_CANCELLED) {
         g_message(_("Learning failed: %s"), crsae_strerror(job->status));
     }

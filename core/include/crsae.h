@@ -326,12 +326,38 @@ CRSAE_API crsae_status crsae_train(crsae_model *model, const crsae_train_params 
                                    const float *const *images, const int *widths,
                                    const int *heights, int count);
 
+/* Estimates, without the clean photo, the mean squared error per colour
+ * sample (on the [0,1] scale) of denoising a noisy photo (interleaved, 1-4
+ * channels, noise std params->sigma) with the model and params: Stein's
+ * unbiased risk estimate, its divergence term by one Gaussian probe drawn
+ * from seed (the same seed, the same probe: compare models with one seed).
+ * Two denoisings; a photo larger than max_pixels (0 = no limit) is sampled
+ * in evenly spread 192 x 192 crops of about max_pixels in all.  The progress
+ * callback of params sees the fraction of the whole estimate. */
+CRSAE_API crsae_status crsae_estimate_risk(const crsae_model *model,
+                                           const crsae_denoise_params *params,
+                                           const float *pixels, size_t stride, int width,
+                                           int height, int channels, uint64_t seed,
+                                           size_t max_pixels, double *mse);
+
+/* What adapting to one photo achieved, by crsae_estimate_risk on the photo
+ * (fast quality, at most 2^18 pixels, seed params->seed) before and after. */
+typedef struct crsae_adapt_outcome {
+    double mse_before, mse_after; /* estimated mean squared error, [0,1] scale */
+    int kept; /* 1: the adapted model estimates better and is the result;
+                 0: it did not, and the model is the start model again */
+} crsae_adapt_outcome;
+
 /* Adapts a model to one noisy photo (interleaved, 1-4 channels as for
  * crsae_denoise_image, alpha ignored) without a clean version: crsae_train
  * in self-supervised mode on the planes the denoiser works on, with
  * params->sigma the photo's noise level.  Use the progress callback for a
- * time budget.  Patches shrink to fit a small photo; one smaller than the
- * filters (plus stride - 1 for the ensemble) gives CRSAE_ERR_INVALID_ARGUMENT. */
+ * time budget; the two risk estimates (a second or two each for a
+ * megapixel) come before and after the training.  The adapted model is
+ * kept only when its estimated error is lower than the start model's;
+ * outcome (may be NULL) says which.  Patches shrink to fit a small photo;
+ * one smaller than the filters (plus stride - 1 for the ensemble) gives
+ * CRSAE_ERR_INVALID_ARGUMENT. */
 /* Settings suited to crsae_train_noisy_image from a good model: a small
  * Adam step (a few dozen steps must not undo the model), small batches of
  * mid-sized patches, steps unbounded (stop by the progress callback). */
@@ -339,7 +365,8 @@ CRSAE_API void crsae_train_params_init_noisy_image(crsae_train_params *params);
 CRSAE_API crsae_status crsae_train_noisy_image(crsae_model *model,
                                                const crsae_train_params *params,
                                                const float *pixels, size_t stride, int width,
-                                               int height, int channels);
+                                               int height, int channels,
+                                               crsae_adapt_outcome *outcome);
 
 /* An empty state: a run that uses it starts at step 0. */
 CRSAE_API crsae_status crsae_train_state_new(crsae_train_state **out);

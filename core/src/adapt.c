@@ -1,10 +1,18 @@
-/* adapt.c - learning from one noisy photo: its opponent colour planes (each
- * carries the photo's noise level, the transform being orthonormal) go to
- * the trainer in self-supervised (SURE) mode. */
+/* adapt.c - learning from one noisy photo.  The photo is cut into a
+ * checkerboard of cells: the trainer, in self-supervised (SURE) mode,
+ * sees the opponent colour planes (each carries the photo's noise level,
+ * the transform being orthonormal) of the cells of one colour; the risk
+ * estimate on the cells of the other colour, whose noise the adapted
+ * model has not fitted, judges the start and the adapted model, and the
+ * better one is the result.  (SURE on the cells it trained on flatters
+ * the adapted model: its filters have followed that noise.) */
 #include "colour.h"
 #include "internal.h"
 
 #include <math.h>
+
+#define CELL 96                       /* side of a checkerboard cell */
+#define RISK_PIXELS ((size_t)1 << 18) /* most pixels the risk estimate denoises */
 
 void crsae_train_params_init_noisy_image(crsae_train_params *p)
 {
@@ -18,59 +26,153 @@ void crsae_train_params_init_noisy_image(crsae_train_params *p)
     p->self_supervised = 1;
 }
 
-crsae_status crsae_train_noisy_image(crsae_model *model, const crsae_train_params *params,
-                                     const float *pixels, size_t stride, int width, int height,
-                                     int channels)
+/* The photo's risk with the model, on the held-out cells (parity 1) or,
+ * for a photo too small to split (parity -1), on all of it. */
+static crsae_status photo_risk(const crsae_model *model, const crsae_train_params *tp,
+                               const float *pixels, size_t stride, int width, int height,
+                               int channels, int parity, double *mse)
 {
-    if (!model || !params || !pixels || width < 1 || height < 1 || channels < 1 ||
-        channels > 4 || stride < (size_t)width * (size_t)channels)
-        return CRSAE_ERR_INVALID_ARGUMENT;
+    crsae_denoise_params dp;
+    crsae_denoise_params_init(&dp);
+    crsae_denoise_params_set_quality(&dp, CRSAE_QUALITY_FAST);
+    dp.sigma = tp->sigma;
+    dp.threads = tp->threads;
+    return crsae__estimate_risk_cells(model, &dp, pixels, stride, width, height, channels,
+                                      tp->seed, RISK_PIXELS, CELL, parity, mse);
+}
+
+/* The training set: per colour plane, the cells of parity 0 (or the whole
+ * photo when parity is -1), with SURE's probe masks - 0 where an RGB
+ * sample of the pixel is clipped. */
+typedef struct cells {
+    int count;
+    float *data; /* count images */
+    const float **img, **mask;
+    int *w, *h;
+} cells;
+
+static void cells_free(cells *c)
+{
+    crsae__free(c->data);
+    crsae__free(c->img);
+    crsae__free(c->mask);
+    crsae__free(c->w);
+    crsae__free(c->h);
+}
+
+static crsae_status cells_make(cells *c, const float *pixels, size_t stride, int width,
+                               int height, int channels, int parity)
+{
     const int colours = crsae__colours(channels);
-    size_t n;
-    if (!crsae__mul((size_t)width, (size_t)height, &n) || n > SIZE_MAX / 3 / sizeof(float))
+    const int gx = width / CELL, gy = height / CELL;
+    int ncell = 0;
+    for (int k = 0; k < gx * gy && parity >= 0; k++)
+        ncell += ((k % gx + k / gx) & 1) == parity;
+    const int cw = parity >= 0 ? CELL : width, chh = parity >= 0 ? CELL : height;
+    if (parity < 0)
+        ncell = 1;
+    size_t n, all;
+    if (!crsae__mul((size_t)cw, (size_t)chh, &n) ||
+        !crsae__mul3(n, (size_t)ncell * (colours + 1), sizeof(float), &all))
         return CRSAE_ERR_TOO_LARGE;
-    float *planes = crsae__malloc(n * (size_t)colours * sizeof(float));
-    if (!planes)
+    c->count = ncell * colours;
+    c->data = crsae__malloc(all);
+    c->img = crsae__malloc((size_t)c->count * sizeof(*c->img));
+    c->mask = crsae__malloc((size_t)c->count * sizeof(*c->mask));
+    c->w = crsae__malloc((size_t)c->count * sizeof(int));
+    c->h = crsae__malloc((size_t)c->count * sizeof(int));
+    if (!c->data || !c->img || !c->mask || !c->w || !c->h)
         return CRSAE_ERR_NOMEM;
     float m[3][3];
     crsae__colour_matrix(colours, m);
-    crsae_status st = CRSAE_OK;
-    for (int y = 0; y < height && st == CRSAE_OK; y++) {
-        const float *row = pixels + (size_t)y * stride;
-        for (int x = 0; x < width; x++) {
-            const float *p = row + (size_t)x * channels;
-            for (int k = 0; k < colours; k++) {
-                float v = 0.0f;
-                for (int j = 0; j < colours; j++)
-                    v += m[k][j] * p[j];
-                if (!isfinite(v)) {
-                    st = CRSAE_ERR_NONFINITE;
-                    break;
+    int i = 0;
+    for (int k = 0; k < (parity >= 0 ? gx * gy : 1); k++) {
+        if (parity >= 0 && ((k % gx + k / gx) & 1) != parity)
+            continue;
+        const int x0 = parity >= 0 ? (k % gx) * CELL + (width - gx * CELL) / 2 : 0;
+        const int y0 = parity >= 0 ? (k / gx) * CELL + (height - gy * CELL) / 2 : 0;
+        float *planes = c->data + (size_t)i * (colours + 1) * n, *mask = planes + colours * n;
+        for (int y = 0; y < chh; y++)
+            for (int x = 0; x < cw; x++) {
+                const float *p = pixels + (size_t)(y0 + y) * stride + (size_t)(x0 + x) * channels;
+                float keep = 1.0f;
+                for (int k2 = 0; k2 < colours; k2++) {
+                    float v = 0.0f;
+                    for (int j = 0; j < colours; j++)
+                        v += m[k2][j] * p[j];
+                    if (!isfinite(v))
+                        return CRSAE_ERR_NONFINITE;
+                    planes[(size_t)k2 * n + (size_t)y * cw + x] = v;
+                    keep = crsae__sure_probe(p[k2], keep);
                 }
-                planes[(size_t)k * n + (size_t)y * width + x] = v;
+                mask[(size_t)y * cw + x] = keep;
             }
+        for (int k2 = 0; k2 < colours; k2++) {
+            c->img[i * colours + k2] = planes + (size_t)k2 * n;
+            c->mask[i * colours + k2] = mask;
+            c->w[i * colours + k2] = cw;
+            c->h[i * colours + k2] = chh;
         }
+        i++;
     }
-    if (st == CRSAE_OK) {
-        const float *imgs[3];
-        int w[3], h[3];
-        for (int k = 0; k < colours; k++) {
-            imgs[k] = planes + (size_t)k * n;
-            w[k] = width;
-            h[k] = height;
-        }
-        crsae_train_params p = *params;
-        p.self_supervised = 1;
-        /* a photo smaller than a patch gets patches as large as it allows */
-        int side = (width < height ? width : height) - (p.ensemble ? model->stride - 1 : 0);
-        if (p.patch > side)
-            p.patch = side;
-        if (p.patch < model->size) {
-            crsae__free(planes);
-            return CRSAE_ERR_INVALID_ARGUMENT;
-        }
-        st = crsae_train(model, &p, imgs, w, h, colours);
+    return CRSAE_OK;
+}
+
+static crsae_status adapt(crsae_model *model, const crsae_train_params *params,
+                          const float *pixels, size_t stride, int width, int height,
+                          int channels, int parity)
+{
+    crsae_train_params p = *params;
+    p.self_supervised = 1;
+    /* a photo smaller than a patch gets patches as large as it allows */
+    const int cw = parity >= 0 ? CELL : width, chh = parity >= 0 ? CELL : height;
+    const int side = (cw < chh ? cw : chh) - (p.ensemble ? model->stride - 1 : 0);
+    if (p.patch > side)
+        p.patch = side;
+    if (p.patch < model->size)
+        return CRSAE_ERR_INVALID_ARGUMENT;
+    cells c = {0};
+    crsae_status st = cells_make(&c, pixels, stride, width, height, channels, parity);
+    if (st == CRSAE_OK)
+        st = crsae__train(model, &p, c.img, c.mask, c.w, c.h, c.count);
+    cells_free(&c);
+    return st;
+}
+
+crsae_status crsae_train_noisy_image(crsae_model *model, const crsae_train_params *params,
+                                     const float *pixels, size_t stride, int width, int height,
+                                     int channels, crsae_adapt_outcome *outcome)
+{
+    if (!model || !params || !pixels || width < 1 || height < 1 || channels < 1 ||
+        channels > 4 || stride < (size_t)width * (size_t)channels || !(params->sigma > 0.0f))
+        return CRSAE_ERR_INVALID_ARGUMENT;
+    /* two cells or more: train on one colour, judge on the other */
+    const int split = (width / CELL) * (height / CELL) >= 2;
+    crsae_adapt_outcome out = {0.0, 0.0, 1};
+    crsae_model *start = NULL;
+    crsae_status st = crsae_model_copy(&start, model);
+    if (st == CRSAE_OK)
+        st = photo_risk(model, params, pixels, stride, width, height, channels, split ? 1 : -1,
+                        &out.mse_before);
+    crsae_status trained = st;
+    if (st == CRSAE_OK)
+        trained = adapt(model, params, pixels, stride, width, height, channels, split ? 0 : -1);
+    /* cancelled (by a time budget or the user): the last finished step is
+     * still a model to judge */
+    const int judged = st == CRSAE_OK && (trained == CRSAE_OK || trained == CRSAE_ERR_CANCELLED);
+    if (judged)
+        st = photo_risk(model, params, pixels, stride, width, height, channels, split ? 1 : -1,
+                        &out.mse_after);
+    if (start && (!judged || st != CRSAE_OK || !(out.mse_after < out.mse_before))) {
+        struct crsae_model tmp = *model; /* the start model goes back in place */
+        *model = *start;
+        *start = tmp;
+        out.kept = 0;
     }
-    crsae__free(planes);
+    crsae_model_free(start);
+    if (st == CRSAE_OK)
+        st = trained;
+    if (outcome && judged && (st == CRSAE_OK || st == CRSAE_ERR_CANCELLED))
+        *outcome = out;
     return st;
 }

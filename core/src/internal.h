@@ -99,4 +99,34 @@ uint64_t crsae__rng_next(crsae_rng *rng);
 double crsae__rng_uniform(crsae_rng *rng);  /* in [0,1) */
 double crsae__rng_normal(crsae_rng *rng);   /* standard normal */
 
+/* crsae_train with, in self-supervised mode, a 0/1 mask per image (NULL:
+ * crsae__sure_probe of the image's own samples) that multiplies SURE's
+ * probe: for the opponent planes of a colour photo, whose clipping is
+ * decided in RGB (adapt.c). */
+crsae_status crsae__train(crsae_model *m, const crsae_train_params *prm, const float *const *images,
+                          const float *const *probe_masks, const int *widths, const int *heights,
+                          int count);
+
+/* crsae_estimate_risk on the photo's whole side x side cells (centred
+ * grid) of one checkerboard parity (0 or 1), or with parity < 0 on the
+ * whole photo (or, beyond max_pixels, on cells of either parity);
+ * CRSAE_ERR_INVALID_ARGUMENT when no cell has that parity (risk.c). */
+crsae_status crsae__estimate_risk_cells(const crsae_model *model,
+                                        const crsae_denoise_params *params, const float *pixels,
+                                        size_t stride, int width, int height, int channels,
+                                        uint64_t seed, size_t max_pixels, int side, int parity,
+                                        double *mse);
+
+/* SURE's divergence probe for a noisy sample y (train.c, risk.c): a
+ * photo's sample clipped to black or white (exactly 0 or 1: an 8- or
+ * 16-bit photo's extremes) stays there whatever its noise, so its
+ * derivative is zero and it gets no probe; every other sample - also a
+ * float photo's values beyond [0,1], which nothing clipped - gets the
+ * Gaussian draw g.  This is Stein's identity for f(clip(x + n)); the
+ * squared-residual term still counts every sample. */
+static inline float crsae__sure_probe(float y, float g)
+{
+    return y == 0.0f || y == 1.0f ? 0.0f : g;
+}
+
 #endif

@@ -268,6 +268,13 @@ static double now_seconds(void)
 crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const float *const *images,
                          const int *widths, const int *heights, int count)
 {
+    return crsae__train(m, prm, images, NULL, widths, heights, count);
+}
+
+crsae_status crsae__train(crsae_model *m, const crsae_train_params *prm, const float *const *images,
+                          const float *const *probe_masks, const int *widths, const int *heights,
+                          int count)
+{
     if (!m || !prm || !images || !widths || !heights || count < 1 || !isfinite(prm->sigma) ||
         !(prm->sigma > 0.0f) || prm->patch < m->size || prm->patch > 1024 || prm->batch < 1 ||
         prm->batch > 4096 || prm->steps < 0 || !(prm->learning_rate > 0.0f) || prm->threads < 0 ||
@@ -415,8 +422,11 @@ crsae_status crsae_train(crsae_model *m, const crsae_train_params *prm, const fl
             t.psig[b] = sg;
             for (int r = 0; r < t.Pc; r++)
                 for (int c = 0; c < t.Pc; c++) {
-                    float v = images[id][(size_t)(y0 + r) * w + x0 + c];
+                    const size_t at = (size_t)(y0 + r) * w + x0 + c;
+                    float v = images[id][at];
                     float n = (float)crsae__rng_normal(&rng);
+                    if (t.sure) /* the probe: none on a clipped sample */
+                        n = probe_masks ? n * probe_masks[id][at] : crsae__sure_probe(v, n);
                     cl[(size_t)r * t.Pc + c] = t.sure ? n : v;
                     no[(size_t)r * t.Pc + c] = t.sure ? v : v + sg * n;
                 }
