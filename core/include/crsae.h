@@ -176,6 +176,9 @@ typedef struct crsae_denoise_params {
     float sigma;        /* noise std on the [0,1] scale; > 0 */
     int iterations;     /* FISTA iterations; 0 = the model's default */
     int shifts;         /* shifts of the ensemble; 0 = all s*s */
+    int chroma_shifts;  /* colour images: shifts for the two chroma planes
+                           (the first of the luminance's spread-out order);
+                           0 = as many as shifts (a cheaper draft: 1) */
     int threads;        /* worker threads; 0 = number of online CPUs */
     int tile_size;      /* output tile side in pixels; 0 = automatic (bounded memory) */
     int transforms;     /* 0 or 1: the image as it is; 8: also its flips and
@@ -198,6 +201,10 @@ typedef enum crsae_quality {
     CRSAE_QUALITY_BEST = 2
 } crsae_quality;
 #define CRSAE_FAST_SHIFTS 14
+/* A preview's quick first draft (the GIMP dialog's): 5 shifts, 1 for each
+ * chroma plane of a colour image. */
+#define CRSAE_DRAFT_SHIFTS 5
+#define CRSAE_DRAFT_CHROMA_SHIFTS 1
 CRSAE_API crsae_status crsae_denoise_params_set_quality(crsae_denoise_params *params,
                                                         crsae_quality quality);
 /* "fast", "normal", "best"; NULL for another value. */
@@ -359,8 +366,9 @@ typedef struct crsae_adapt_outcome {
  * one smaller than the filters (plus stride - 1 for the ensemble) gives
  * CRSAE_ERR_INVALID_ARGUMENT. */
 /* Settings suited to crsae_train_noisy_image from a good model: a small
- * Adam step (a few dozen steps must not undo the model), small batches of
- * mid-sized patches, steps unbounded (stop by the progress callback). */
+ * Adam step (1e-4: hundreds of steps on one photo must not undo the model;
+ * chosen on held-out Train400 images), small batches of mid-sized
+ * patches, steps unbounded (stop by the progress callback). */
 CRSAE_API void crsae_train_params_init_noisy_image(crsae_train_params *params);
 CRSAE_API crsae_status crsae_train_noisy_image(crsae_model *model,
                                                const crsae_train_params *params,

@@ -11,7 +11,8 @@
 
 #include <math.h>
 
-#define CELL 96                       /* side of a checkerboard cell */
+#define CELL 96 /* side of a checkerboard cell; smaller for a small photo */
+#define MIN_CELL 32
 #define RISK_PIXELS ((size_t)1 << 18) /* most pixels the risk estimate denoises */
 
 void crsae_train_params_init_noisy_image(crsae_train_params *p)
@@ -19,7 +20,7 @@ void crsae_train_params_init_noisy_image(crsae_train_params *p)
     crsae_train_params_init(p);
     if (!p)
         return;
-    p->learning_rate = 6e-4f;
+    p->learning_rate = 1e-4f;
     p->batch = 4;
     p->patch = 48;
     p->steps = 1 << 30;
@@ -30,7 +31,7 @@ void crsae_train_params_init_noisy_image(crsae_train_params *p)
  * for a photo too small to split (parity -1), on all of it. */
 static crsae_status photo_risk(const crsae_model *model, const crsae_train_params *tp,
                                const float *pixels, size_t stride, int width, int height,
-                               int channels, int parity, double *mse)
+                               int channels, int cell, int parity, double *mse)
 {
     crsae_denoise_params dp;
     crsae_denoise_params_init(&dp);
@@ -38,7 +39,7 @@ static crsae_status photo_risk(const crsae_model *model, const crsae_train_param
     dp.sigma = tp->sigma;
     dp.threads = tp->threads;
     return crsae__estimate_risk_cells(model, &dp, pixels, stride, width, height, channels,
-                                      tp->seed, RISK_PIXELS, CELL, parity, mse);
+                                      tp->seed, RISK_PIXELS, cell, parity, mse);
 }
 
 /* The training set: per colour plane, the cells of parity 0 (or the whole
@@ -61,14 +62,14 @@ static void cells_free(cells *c)
 }
 
 static crsae_status cells_make(cells *c, const float *pixels, size_t stride, int width,
-                               int height, int channels, int parity)
+                               int height, int channels, int cell, int parity)
 {
     const int colours = crsae__colours(channels);
-    const int gx = width / CELL, gy = height / CELL;
+    const int gx = width / cell, gy = height / cell;
     int ncell = 0;
     for (int k = 0; k < gx * gy && parity >= 0; k++)
         ncell += ((k % gx + k / gx) & 1) == parity;
-    const int cw = parity >= 0 ? CELL : width, chh = parity >= 0 ? CELL : height;
+    const int cw = parity >= 0 ? cell : width, chh = parity >= 0 ? cell : height;
     if (parity < 0)
         ncell = 1;
     size_t n, all;
@@ -89,8 +90,8 @@ static crsae_status cells_make(cells *c, const float *pixels, size_t stride, int
     for (int k = 0; k < (parity >= 0 ? gx * gy : 1); k++) {
         if (parity >= 0 && ((k % gx + k / gx) & 1) != parity)
             continue;
-        const int x0 = parity >= 0 ? (k % gx) * CELL + (width - gx * CELL) / 2 : 0;
-        const int y0 = parity >= 0 ? (k / gx) * CELL + (height - gy * CELL) / 2 : 0;
+        const int x0 = parity >= 0 ? (k % gx) * cell + (width - gx * cell) / 2 : 0;
+        const int y0 = parity >= 0 ? (k / gx) * cell + (height - gy * cell) / 2 : 0;
         float *planes = c->data + (size_t)i * (colours + 1) * n, *mask = planes + colours * n;
         for (int y = 0; y < chh; y++)
             for (int x = 0; x < cw; x++) {
@@ -120,19 +121,19 @@ static crsae_status cells_make(cells *c, const float *pixels, size_t stride, int
 
 static crsae_status adapt(crsae_model *model, const crsae_train_params *params,
                           const float *pixels, size_t stride, int width, int height,
-                          int channels, int parity)
+                          int channels, int cell, int parity)
 {
     crsae_train_params p = *params;
     p.self_supervised = 1;
     /* a photo smaller than a patch gets patches as large as it allows */
-    const int cw = parity >= 0 ? CELL : width, chh = parity >= 0 ? CELL : height;
+    const int cw = parity >= 0 ? cell : width, chh = parity >= 0 ? cell : height;
     const int side = (cw < chh ? cw : chh) - (p.ensemble ? model->stride - 1 : 0);
     if (p.patch > side)
         p.patch = side;
     if (p.patch < model->size)
         return CRSAE_ERR_INVALID_ARGUMENT;
     cells c = {0};
-    crsae_status st = cells_make(&c, pixels, stride, width, height, channels, parity);
+    crsae_status st = cells_make(&c, pixels, stride, width, height, channels, cell, parity);
     if (st == CRSAE_OK)
         st = crsae__train(model, &p, c.img, c.mask, c.w, c.h, c.count);
     cells_free(&c);
@@ -147,22 +148,25 @@ crsae_status crsae_train_noisy_image(crsae_model *model, const crsae_train_param
         channels > 4 || stride < (size_t)width * (size_t)channels || !(params->sigma > 0.0f))
         return CRSAE_ERR_INVALID_ARGUMENT;
     /* two cells or more: train on one colour, judge on the other */
-    const int split = (width / CELL) * (height / CELL) >= 2;
+    const int small = (width < height ? width : height) / 2;
+    const int cell = small < CELL ? (small > 0 ? small : 1) : CELL;
+    const int split = cell >= MIN_CELL && (width / cell) * (height / cell) >= 2;
     crsae_adapt_outcome out = {0.0, 0.0, 1};
     crsae_model *start = NULL;
     crsae_status st = crsae_model_copy(&start, model);
     if (st == CRSAE_OK)
-        st = photo_risk(model, params, pixels, stride, width, height, channels, split ? 1 : -1,
-                        &out.mse_before);
+        st = photo_risk(model, params, pixels, stride, width, height, channels, cell,
+                        split ? 1 : -1, &out.mse_before);
     crsae_status trained = st;
     if (st == CRSAE_OK)
-        trained = adapt(model, params, pixels, stride, width, height, channels, split ? 0 : -1);
+        trained = adapt(model, params, pixels, stride, width, height, channels, cell,
+                        split ? 0 : -1);
     /* cancelled (by a time budget or the user): the last finished step is
      * still a model to judge */
     const int judged = st == CRSAE_OK && (trained == CRSAE_OK || trained == CRSAE_ERR_CANCELLED);
     if (judged)
-        st = photo_risk(model, params, pixels, stride, width, height, channels, split ? 1 : -1,
-                        &out.mse_after);
+        st = photo_risk(model, params, pixels, stride, width, height, channels, cell,
+                        split ? 1 : -1, &out.mse_after);
     if (start && (!judged || st != CRSAE_OK || !(out.mse_after < out.mse_before))) {
         struct crsae_model tmp = *model; /* the start model goes back in place */
         *model = *start;
