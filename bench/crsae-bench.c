@@ -25,6 +25,8 @@
  *                          sigma, normal quality: PSNR over the three
  *                          channels and seconds per colour megapixel with 1
  *                          and 2 threads (grey files there are skipped)
+ *     --preview DIR        also time the GIMP dialog's preview of a 512x512
+ *                          region of DIR's first RGB image at the first sigma
  */
 #define _DEFAULT_SOURCE
 #include <math.h>
@@ -38,6 +40,7 @@
 #include "images.h"
 #include "kernel_bench.h"
 #include "peak.h"
+#include "preview_bench.h"
 #include "pngio.h"
 
 static double now(void)
@@ -213,7 +216,7 @@ int main(int argc, char **argv)
     int transforms = 1, train_steps = 0, kernels = 0;
     int qualities[3], nq = 0;
     double thr_sigma = 0;
-    const char *model_path = NULL, *colour_dir = NULL;
+    const char *model_path = NULL, *colour_dir = NULL, *preview_dir = NULL;
     int first = 1;
     for (; first < argc && strncmp(argv[first], "--", 2) == 0; first++) {
         const char *o = argv[first];
@@ -238,6 +241,8 @@ int main(int argc, char **argv)
             model_path = v;
         } else if (!strcmp(o, "--colour")) {
             colour_dir = v;
+        } else if (!strcmp(o, "--preview")) {
+            preview_dir = v;
         } else if (!strcmp(o, "--threshold-sigma")) {
             thr_sigma = atof(v);
         } else if (!strcmp(o, "--time-images")) {
@@ -286,6 +291,8 @@ int main(int argc, char **argv)
            mi.filters, mi.size, mi.stride, T);
     if (kernels)
         bench_kernels(model, peak1);
+    if (preview_dir)
+        bench_preview(model, preview_dir, sigmas[0]);
     if (nq == 0)
         qualities[nq++] = -1; /* the --shifts / --transforms given */
 

@@ -161,6 +161,7 @@ static gboolean run_core(const crsae_model *model, const crsae_gimp_settings *s,
     crsae_denoise_params_set_quality(&prm, (crsae_quality)s->quality);
     if (s->shifts > 0)
         prm.shifts = s->shifts;
+    prm.chroma_shifts = s->chroma_shifts;
     prm.progress = fn;
     prm.progress_user = user;
     crsae_status st = crsae_denoise_image(model, &prm, buf, (size_t)w * ch, buf, (size_t)w * ch,

@@ -10,6 +10,7 @@ typedef struct crsae_gimp_settings {
     gdouble noise_level; /* 0..255; 0 = estimate */
     gint iterations;     /* 0 = the model's */
     gint shifts;         /* 0 = all */
+    gint chroma_shifts;  /* colour: shifts of the chroma planes; 0 = as shifts */
     gint quality;        /* a crsae_quality */
     gchar *model_path;   /* NULL or "" = built-in */
 } crsae_gimp_settings;

@@ -424,6 +424,54 @@ static void test_quality_presets(void **state)
     assert_true(pi->def == CRSAE_QUALITY_NORMAL);
 }
 
+/* chroma_shifts: as many as shifts (or 0) gives the same bits; fewer
+ * changes only the chroma - the luminance (R+G+B)/sqrt 3 stays - and
+ * nothing at all for a grey image. */
+static void test_chroma_shifts(void **state)
+{
+    (void)state;
+    crsae_model *m = small_model(0, 2);
+    const int w = 70, h = 50;
+    const size_t n = (size_t)w * h * 3;
+    float *in = noisy_image(w, h, 3, 0.1f, 6);
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float)),
+          *c = malloc(n * sizeof(float));
+    assert_true(a && b && c);
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    p.sigma = 0.1f;
+    p.shifts = 3;
+    assert_int_equal(crsae_denoise_image(m, &p, in, (size_t)w * 3, a, (size_t)w * 3, w, h, 3),
+                     CRSAE_OK);
+    p.chroma_shifts = 3;
+    assert_int_equal(crsae_denoise_image(m, &p, in, (size_t)w * 3, b, (size_t)w * 3, w, h, 3),
+                     CRSAE_OK);
+    assert_memory_equal(a, b, n * sizeof(float));
+    p.chroma_shifts = 1;
+    assert_int_equal(crsae_denoise_image(m, &p, in, (size_t)w * 3, c, (size_t)w * 3, w, h, 3),
+                     CRSAE_OK);
+    double lum = 0.0, chroma = 0.0;
+    for (size_t i = 0; i < n; i += 3) {
+        double la = (double)a[i] + a[i + 1] + a[i + 2], lc = (double)c[i] + c[i + 1] + c[i + 2];
+        lum = fmax(lum, fabs(la - lc));
+        chroma = fmax(chroma, fabs((double)a[i] - c[i]));
+    }
+    print_message("1 chroma shift of 3: luminance moves %.2g, red %.3f\n", lum, chroma);
+    assert_true(lum < 1e-5);
+    assert_true(chroma > 1e-3);
+    p.chroma_shifts = -1;
+    assert_int_equal(crsae_denoise_image(m, &p, in, (size_t)w * 3, c, (size_t)w * 3, w, h, 3),
+                     CRSAE_ERR_INVALID_ARGUMENT);
+    /* grey: the chroma setting does nothing */
+    p.chroma_shifts = 0;
+    assert_int_equal(crsae_denoise_plane(m, &p, in, (size_t)w, a, (size_t)w, w, h), CRSAE_OK);
+    p.chroma_shifts = 1;
+    assert_int_equal(crsae_denoise_plane(m, &p, in, (size_t)w, b, (size_t)w, w, h), CRSAE_OK);
+    assert_memory_equal(a, b, (size_t)w * h * sizeof(float));
+    free(in), free(a), free(b), free(c);
+    crsae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_default_model_gains_psnr),
         cmocka_unit_test(test_quality_presets),
+        cmocka_unit_test(test_chroma_shifts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

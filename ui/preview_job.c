@@ -1,7 +1,6 @@
 /* preview_job.c - see preview_job.h. */
 #include "preview_job.h"
 
-#define PREVIEW_DRAFT_SHIFTS 5
 
 static int still_wanted(double fraction, void *user)
 {
@@ -35,8 +34,8 @@ static gboolean run_job(const crsae_model *model, preview_job *job)
                                               NULL);
 }
 
-/* The preview is drawn twice: first a draft (PREVIEW_DRAFT_SHIFTS of the
- * shifts, about 0.4 s for 512x512 pixels on 2 cores), then the chosen
+/* The preview is drawn twice: first a draft (CRSAE_DRAFT_SHIFTS of the
+ * shifts, one for the chroma planes of a colour image), then the chosen
  * quality, which is what OK gives. */
 static gpointer job_thread(gpointer data)
 {
@@ -80,13 +79,14 @@ void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat
     job->settings.model_path = g_strdup(s->model_path);
     job->requested = g_get_monotonic_time();
     q->active++;
-    if (s->shifts == 0 || s->shifts > PREVIEW_DRAFT_SHIFTS) {
+    if (s->shifts == 0 || s->shifts > CRSAE_DRAFT_SHIFTS) {
         preview_job *quick = g_new0(preview_job, 1);
         *quick = *job;
         quick->pixels = g_memdup2(pixels, (gsize)width * height * channels * sizeof(gfloat));
         quick->settings.model_path = g_strdup(s->model_path);
         quick->settings.quality = CRSAE_QUALITY_NORMAL;
-        quick->settings.shifts = PREVIEW_DRAFT_SHIFTS;
+        quick->settings.shifts = CRSAE_DRAFT_SHIFTS;
+        quick->settings.chroma_shifts = CRSAE_DRAFT_CHROMA_SHIFTS;
         quick->draft = TRUE;
         job->quick = quick;
         q->active++;

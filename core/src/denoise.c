@@ -52,13 +52,21 @@ typedef struct plan {
     float *bias;
     crsae__encoder encoder;
 
-    int nshifts;
+    int nshifts;  /* shifts of the luminance (or grey) plane */
+    int cshifts;  /* shifts of each chroma plane: the first cshifts of the order */
+    int per_tile; /* work items of a tile: nshifts + (colours - 1) cshifts */
     int shift_i[MAX_SHIFTS], shift_j[MAX_SHIFTS];
 
     int tile, halo, ntx, nty, ntiles, wave_tiles;
     int nu_max, nv_max;
 
-    int wave_t0, wave_items;
+    /* Work item g (tile g / per_tile, plane and shift from g % per_tile)
+     * writes slot g mod nslots.  Tiles are reduced a wave (wave_tiles
+     * tiles) at a time, in order; the slot ring holds one wave plus one
+     * item per thread, so a thread that finds its wave's items all taken
+     * starts on the next wave while the last ones finish. */
+    int total_items, nslots;
+    long freed; /* items whose slots are free again (reduced), under mu */
     float *slots;
     size_t slot_size;
     float *staging;
@@ -67,7 +75,7 @@ typedef struct plan {
     worker *workers;
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
-    int generation, quit, items_left;
+    int left[2]; /* items of wave w not yet finished: left[w & 1], under mu */
     atomic_int next_item;
     atomic_int cancel;
     atomic_long done;
@@ -133,10 +141,10 @@ static void code_range(const plan *p, int a0, int a1, int shift, int ncode, int 
 
 static void run_item(plan *p, worker *wk, int item)
 {
-    const int per_tile = p->colours * p->nshifts;
-    const int t = p->wave_t0 + item / per_tile;
-    const int plane = (item % per_tile) / p->nshifts;
-    const int sh = item % p->nshifts;
+    const int t = item / p->per_tile;
+    const int idx = item % p->per_tile;
+    const int plane = idx < p->nshifts ? 0 : 1 + (idx - p->nshifts) / p->cshifts;
+    const int sh = idx < p->nshifts ? idx : (idx - p->nshifts) % p->cshifts;
     const int ty = t / p->ntx, tx = t % p->ntx;
     const int r0 = ty * p->tile, r1 = r0 + p->tile < p->H ? r0 + p->tile : p->H;
     const int c0 = tx * p->tile, c1 = c0 + p->tile < p->W ? c0 + p->tile : p->W;
@@ -163,64 +171,65 @@ static void run_item(plan *p, worker *wk, int item)
     }
     if (crsae__fista(&g, &p->encoder, wk->y, wk->buf.r, &wk->buf, &p->cancel, &p->done))
         return;
-    float *slot = p->slots + (size_t)item * p->slot_size;
+    float *slot = p->slots + (size_t)(item % p->nslots) * p->slot_size;
     const int tw = c1 - c0;
     for (int r = r0; r < r1; r++)
         memcpy(slot + (size_t)(r - r0) * tw, wk->buf.r + (size_t)(r - oy) * g.ldi + (c0 - ox),
                (size_t)tw * sizeof(float));
 }
 
+static int wave_items(const plan *p, int w)
+{
+    const int t0 = w * p->wave_tiles;
+    const int nt = p->ntiles - t0 < p->wave_tiles ? p->ntiles - t0 : p->wave_tiles;
+    return nt > 0 ? nt * p->per_tile : 0;
+}
+
 static void *worker_main(void *arg)
 {
     worker *wk = arg;
     plan *p = wk->plan;
-    int seen = 0;
-    for (;;) {
+    const int wave_size = p->wave_tiles * p->per_tile;
+    int item;
+    while ((item = atomic_fetch_add(&p->next_item, 1)) < p->total_items) {
         pthread_mutex_lock(&p->mu);
-        while (p->generation == seen && !p->quit)
-            pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->quit) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
-        seen = p->generation;
-        int n = p->wave_items;
+        while (item >= p->freed + p->nslots && !atomic_load(&p->cancel))
+            pthread_cond_wait(&p->work_cv, &p->mu); /* its slot is still to be reduced */
         pthread_mutex_unlock(&p->mu);
-        int item;
-        while ((item = atomic_fetch_add(&p->next_item, 1)) < n) {
-            if (!atomic_load(&p->cancel))
-                run_item(p, wk, item);
-            pthread_mutex_lock(&p->mu);
-            if (--p->items_left == 0)
-                pthread_cond_signal(&p->done_cv);
-            pthread_mutex_unlock(&p->mu);
-        }
+        if (atomic_load(&p->cancel))
+            break;
+        run_item(p, wk, item);
+        pthread_mutex_lock(&p->mu);
+        if (--p->left[(item / wave_size) & 1] == 0)
+            pthread_cond_signal(&p->done_cv);
+        pthread_mutex_unlock(&p->mu);
     }
+    return NULL;
 }
 
 /* Sum the slots of each tile of the wave in a fixed order, undo the colour
  * transform and write into the staging image. */
-static void reduce_wave(plan *p, int ntiles)
+static void reduce_wave(plan *p, int t0, int ntiles)
 {
     const int ch = p->channels, cols = p->colours;
-    const float inv = 1.0f / (float)p->nshifts;
     for (int tl = 0; tl < ntiles; tl++) {
-        const int t = p->wave_t0 + tl;
+        const int t = t0 + tl;
         const int ty = t / p->ntx, tx = t % p->ntx;
         const int r0 = ty * p->tile, r1 = r0 + p->tile < p->H ? r0 + p->tile : p->H;
         const int c0 = tx * p->tile, c1 = c0 + p->tile < p->W ? c0 + p->tile : p->W;
         const int tw = c1 - c0;
-        const float *base = p->slots + (size_t)tl * cols * p->nshifts * p->slot_size;
+        const int g0 = t * p->per_tile; /* the tile's first item */
         for (int r = r0; r < r1; r++)
             for (int c = c0; c < c1; c++) {
                 size_t k = (size_t)(r - r0) * tw + (size_t)(c - c0);
                 float v[3] = {0, 0, 0};
                 for (int pl = 0; pl < cols; pl++) {
-                    const float *sl = base + (size_t)pl * p->nshifts * p->slot_size + k;
+                    const int first = pl ? p->nshifts + (pl - 1) * p->cshifts : 0;
+                    const int n = pl ? p->cshifts : p->nshifts;
                     float acc = 0.0f;
-                    for (int sh = 0; sh < p->nshifts; sh++)
-                        acc += sl[(size_t)sh * p->slot_size];
-                    v[pl] = acc * inv;
+                    for (int sh = 0; sh < n; sh++)
+                        acc += p->slots[(size_t)((g0 + first + sh) % p->nslots) * p->slot_size + k];
+                    v[pl] = acc / (float)n;
                 }
                 float *dst = p->staging + ((size_t)r * p->W + c) * ch;
                 for (int o = 0; o < cols; o++) {
@@ -285,9 +294,16 @@ static int report(const crsae_denoise_params *prm, double fraction)
     return prm->progress ? prm->progress(fraction, prm->progress_user) : 0;
 }
 
-/* Run the waves on the workers; the calling thread reports progress. */
+/* Run the items on the workers; the calling thread reduces each wave when
+ * its items are done and reports progress. */
 static crsae_status run_waves(plan *p, const crsae_denoise_params *prm)
 {
+    const int nwaves = (p->ntiles + p->wave_tiles - 1) / p->wave_tiles;
+    p->total_items = p->ntiles * p->per_tile;
+    p->freed = 0;
+    p->left[0] = wave_items(p, 0);
+    p->left[1] = wave_items(p, 1);
+    atomic_store(&p->next_item, 0);
     int started = 0;
     crsae_status st = CRSAE_OK;
     for (int i = 0; i < p->nworkers; i++) {
@@ -297,18 +313,10 @@ static crsae_status run_waves(plan *p, const crsae_denoise_params *prm)
     }
     if (started == 0)
         return CRSAE_ERR_THREAD;
-    const double total =
-        (double)p->ntiles * p->colours * p->nshifts * (double)p->encoder.iterations;
-    for (int t0 = 0; t0 < p->ntiles && st == CRSAE_OK; t0 += p->wave_tiles) {
-        int nt = p->ntiles - t0 < p->wave_tiles ? p->ntiles - t0 : p->wave_tiles;
+    const double total = (double)p->total_items * (double)p->encoder.iterations;
+    for (int w = 0; w < nwaves && st == CRSAE_OK; w++) {
         pthread_mutex_lock(&p->mu);
-        p->wave_t0 = t0;
-        p->wave_items = nt * p->colours * p->nshifts;
-        p->items_left = p->wave_items;
-        atomic_store(&p->next_item, 0);
-        p->generation++;
-        pthread_cond_broadcast(&p->work_cv);
-        while (p->items_left > 0) {
+        while (p->left[w & 1] > 0 && !atomic_load(&p->cancel)) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 50 * 1000 * 1000;
@@ -317,7 +325,7 @@ static crsae_status run_waves(plan *p, const crsae_denoise_params *prm)
                 ts.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&p->done_cv, &p->mu, &ts);
-            if (p->items_left > 0 && !atomic_load(&p->cancel)) {
+            if (p->left[w & 1] > 0) {
                 pthread_mutex_unlock(&p->mu);
                 double f = (double)atomic_load(&p->done) / total;
                 if (report(prm, f > 1.0 ? 1.0 : f))
@@ -328,17 +336,24 @@ static crsae_status run_waves(plan *p, const crsae_denoise_params *prm)
         pthread_mutex_unlock(&p->mu);
         if (atomic_load(&p->cancel)) {
             st = CRSAE_ERR_CANCELLED;
-        } else {
-            reduce_wave(p, nt);
-            /* One report per finished wave as well as one per 50 ms, so a
-             * fast run of many waves still reports (and can stop) mid-way. */
-            if (t0 + nt < p->ntiles && report(prm, (double)atomic_load(&p->done) / total))
-                st = CRSAE_ERR_CANCELLED;
+            break;
+        }
+        const int t0 = w * p->wave_tiles;
+        reduce_wave(p, t0, wave_items(p, w) / p->per_tile);
+        pthread_mutex_lock(&p->mu);
+        p->left[w & 1] = wave_items(p, w + 2); /* before any of its items can start */
+        p->freed += wave_items(p, w);
+        pthread_cond_broadcast(&p->work_cv);
+        pthread_mutex_unlock(&p->mu);
+        /* One report per finished wave as well as one per 50 ms, so a
+         * fast run of many waves still reports (and can stop) mid-way. */
+        if (w + 1 < nwaves && report(prm, (double)atomic_load(&p->done) / total)) {
+            atomic_store(&p->cancel, 1);
+            st = CRSAE_ERR_CANCELLED;
         }
     }
     pthread_mutex_lock(&p->mu);
-    p->quit = 1;
-    pthread_cond_broadcast(&p->work_cv);
+    pthread_cond_broadcast(&p->work_cv); /* a cancel wakes the waiting workers */
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < started; i++)
         pthread_join(p->workers[i].thread, NULL);
@@ -411,7 +426,8 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
     if (in_stride < (size_t)W * ch || out_stride < (size_t)W * ch)
         return CRSAE_ERR_INVALID_ARGUMENT;
     if (!isfinite(prm->sigma) || !(prm->sigma > 0.0f) || prm->iterations < 0 ||
-        prm->iterations > CRSAE_MAX_ITERATIONS || prm->shifts < 0 || prm->threads < 0 ||
+        prm->iterations > CRSAE_MAX_ITERATIONS || prm->shifts < 0 || prm->chroma_shifts < 0 ||
+        prm->threads < 0 ||
         prm->tile_size < 0 || (prm->transforms != 0 && prm->transforms != 1 && prm->transforms != 8))
         return CRSAE_ERR_INVALID_ARGUMENT;
     if (W > CRSAE_MAX_SIDE || H > CRSAE_MAX_SIDE || (uint64_t)W * (uint64_t)H > CRSAE_MAX_PIXELS)
@@ -442,11 +458,14 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
     int all = p->s * p->s;
     p->nshifts = (prm->shifts == 0 || prm->shifts > all) ? all : prm->shifts;
     crsae__shift_order(p->s, p->nshifts, p->shift_i, p->shift_j);
+    p->cshifts = (prm->chroma_shifts == 0 || prm->chroma_shifts > p->nshifts) ? p->nshifts
+                                                                              : prm->chroma_shifts;
+    p->per_tile = p->nshifts + (p->colours - 1) * p->cshifts;
 
     if (prm->tile_size) {
         p->tile = prm->tile_size;
     } else {
-        double side = sqrt(SLOT_BUDGET / sizeof(float) / ((double)p->nshifts * p->colours));
+        double side = sqrt(SLOT_BUDGET / sizeof(float) / (double)p->per_tile);
         p->tile = side < 64 ? 64 : (side > 2048 ? 2048 : (int)side);
     }
     p->halo = halo >= 0 ? halo : crsae_model_halo(model, p->T);
@@ -462,7 +481,7 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
         p->nv_max = p->Nv_g;
 
     int threads = prm->threads ? prm->threads : online_cpus();
-    int per_tile = p->colours * p->nshifts;
+    const int per_tile = p->per_tile;
     /* Enough tiles per wave to keep every thread busy. */
     p->wave_tiles = (2 * threads + per_tile - 1) / per_tile;
     if (p->wave_tiles > p->ntiles)
@@ -470,10 +489,11 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
     int max_items = p->wave_tiles * per_tile;
     if (threads > max_items)
         threads = max_items;
+    p->nslots = max_items + threads;
 
     size_t slots_n, stage_n;
     p->slot_size = (size_t)tmax_h * (size_t)tmax_w;
-    if (!crsae__mul3(p->slot_size, (size_t)max_items, sizeof(float), &slots_n) ||
+    if (!crsae__mul3(p->slot_size, (size_t)p->nslots, sizeof(float), &slots_n) ||
         !crsae__mul3((size_t)W * (size_t)H, (size_t)ch, sizeof(float), &stage_n))
         return CRSAE_ERR_TOO_LARGE;
 
