@@ -31,7 +31,7 @@ static void test_gemm_matches_naive(void **state)
     (void)state;
     uint64_t st = 7;
     for (int trial = 0; trial < 20; trial++) {
-        int M = 4 * (1 + (int)tu_uniform(&st, 0, 17));
+        int M = CRSAE_MR * (1 + (int)tu_uniform(&st, 0, 9));
         int N = 16 * (1 + (int)tu_uniform(&st, 0, 6));
         int Kd = 1 + (int)tu_uniform(&st, 0, 80);
         size_t lda = (size_t)Kd + (size_t)tu_uniform(&st, 0, 3);

@@ -8,8 +8,13 @@
 #include "kernels.h"
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
+/* Rows of A (and C) per micro-tile: 4 (4 x 16 accumulators: 8 ymm
+ * registers with AVX2, 4 zmm with AVX-512) or, on AVX-512 only, 8 - with
+ * two FMA pipes of latency 4, four chains leave half of them idle, and
+ * sixteen ymm accumulators would spill on AVX2. */
 #define GEMM_BODY                                                                     \
     for (int i0 = 0; i0 < M; i0 += CRSAE_MR) {                                        \
         const float *a0 = A + (size_t)i0 * lda, *a1 = a0 + lda, *a2 = a1 + lda,       \
@@ -40,6 +45,41 @@
         }                                                                             \
     }
 
+#define GEMM_BODY8                                                                      \
+    for (int i0 = 0; i0 < M; i0 += 8) {                                                 \
+        const float *a0 = A + (size_t)i0 * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda, *a6 = a5 + lda, *a7 = a6 + lda;\
+        float *c0 = Cm + (size_t)i0 * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc, *c4 = c3 + ldc, *c5 = c4 + ldc, *c6 = c5 + ldc, *c7 = c6 + ldc;\
+        for (int j0 = 0; j0 < N; j0 += CRSAE_NR) {                                      \
+            float s0[CRSAE_NR] = {0}, s1[CRSAE_NR] = {0}, s2[CRSAE_NR] = {0}, s3[CRSAE_NR] = {0}, s4[CRSAE_NR] = {0}, s5[CRSAE_NR] = {0}, s6[CRSAE_NR] = {0}, s7[CRSAE_NR] = {0};\
+            const float *b = B + j0;                                                    \
+            for (int k = 0; k < Kd; k++) {                                              \
+                const float *bk = b + (size_t)k * ldb;                                  \
+                const float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k], x4 = a4[k], x5 = a5[k], x6 = a6[k], x7 = a7[k];\
+                for (int j = 0; j < CRSAE_NR; j++) {                                    \
+                    const float bj = bk[j];                                             \
+                    s0[j] += x0 * bj;                                                   \
+                    s1[j] += x1 * bj;                                                   \
+                    s2[j] += x2 * bj;                                                   \
+                    s3[j] += x3 * bj;                                                   \
+                    s4[j] += x4 * bj;                                                   \
+                    s5[j] += x5 * bj;                                                   \
+                    s6[j] += x6 * bj;                                                   \
+                    s7[j] += x7 * bj;                                                   \
+                }                                                                       \
+            }                                                                           \
+            for (int j = 0; j < CRSAE_NR; j++) {                                        \
+                c0[j0 + j] = s0[j];                                                     \
+                c1[j0 + j] = s1[j];                                                     \
+                c2[j0 + j] = s2[j];                                                     \
+                c3[j0 + j] = s3[j];                                                     \
+                c4[j0 + j] = s4[j];                                                     \
+                c5[j0 + j] = s5[j];                                                     \
+                c6[j0 + j] = s6[j];                                                     \
+                c7[j0 + j] = s7[j];                                                     \
+            }                                                                           \
+        }                                                                               \
+    }
+
 void crsae__gemm_plain(int M, int N, int Kd, const float *restrict A, size_t lda,
                        const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
 {
@@ -47,10 +87,59 @@ void crsae__gemm_plain(int M, int N, int Kd, const float *restrict A, size_t lda
 }
 
 CRSAE_CLONES
+static void gemm4(int M, int N, int Kd, const float *restrict A, size_t lda,
+                  const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
+{
+    GEMM_BODY
+}
+
+#if defined(CRSAE_SIMD_CLONES) && defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("arch=x86-64-v4"))) static void
+gemm8(int M, int N, int Kd, const float *restrict A, size_t lda, const float *restrict B,
+      size_t ldb, float *restrict Cm, size_t ldc)
+{
+    GEMM_BODY8
+}
+
+static int detect_rows(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+               ? 8
+               : 4;
+}
+#else
+static int detect_rows(void)
+{
+    return 4;
+}
+#endif
+
+int crsae__gemm_rows(void)
+{
+    static atomic_int rows; /* 0: not yet asked */
+    int r = atomic_load_explicit(&rows, memory_order_relaxed);
+    if (r == 0) {
+        r = detect_rows();
+        atomic_store_explicit(&rows, r, memory_order_relaxed);
+    }
+    return r;
+}
+
 void crsae__gemm(int M, int N, int Kd, const float *restrict A, size_t lda,
                  const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
 {
-    GEMM_BODY
+    int m8 = 0;
+#if defined(CRSAE_SIMD_CLONES) && defined(__GNUC__) && defined(__x86_64__)
+    if (crsae__gemm_rows() == 8) {
+        m8 = M & ~7;
+        if (m8)
+            gemm8(m8, N, Kd, A, lda, B, ldb, Cm, ldc);
+    }
+#endif
+    if (M > m8)
+        gemm4(M - m8, N, Kd, A + (size_t)m8 * lda, lda, B, ldb, Cm + (size_t)m8 * ldc, ldc);
 }
 
 int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K)
@@ -60,8 +149,9 @@ int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K)
     p->C = C;
     p->K = K;
     p->KK = KK;
-    p->Cp = (C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
-    p->KKp = (KK + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    const int mr = crsae__gemm_rows();
+    p->Cp = (C + mr - 1) / mr * mr;
+    p->KKp = (KK + mr - 1) / mr * mr;
     p->ana = crsae__malloc_aligned((size_t)p->Cp * KK * sizeof(float));
     p->syn = crsae__malloc_aligned((size_t)p->KKp * C * sizeof(float));
     if (!p->ana || !p->syn) {
@@ -93,8 +183,9 @@ void crsae__pack_free(crsae__pack *p)
 size_t crsae__row_scratch(const crsae__geom *g)
 {
     /* im2col block (KKp x ldv) + GEMM output (max(Cp, KKp) x ldv) */
-    size_t kkp = (size_t)((g->K * g->K + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR);
-    size_t cp = (size_t)((g->C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR);
+    const int mr = crsae__gemm_rows();
+    size_t kkp = (size_t)((g->K * g->K + mr - 1) / mr * mr);
+    size_t cp = (size_t)((g->C + mr - 1) / mr * mr);
     size_t m = kkp > cp ? kkp : cp;
     return (kkp + m) * (size_t)g->ldv;
 }

@@ -36,7 +36,7 @@ typedef struct crsae__geom {
 } crsae__geom;
 
 /* A filter bank packed for the kernels: rows padded to multiples of
- * CRSAE_MR with zeros.  ana is C x KK (analysis), syn is KK x C. */
+ * crsae__gemm_rows() with zeros.  ana is C x KK (analysis), syn is KK x C. */
 typedef struct crsae__pack {
     int C, K, KK, Cp, KKp;
     float *ana; /* Cp x KK  */
@@ -68,6 +68,10 @@ const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
                                     const float *const *rows, int lp, float *scratch);
 void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const float *code,
                              int u, float sign, float *const *rows, int lp, float *scratch);
+
+/* The row multiple the packed banks and scratch are padded to: 8 where
+ * crsae__gemm uses its AVX-512 micro-tile, else 4 (CRSAE_MR). */
+int crsae__gemm_rows(void);
 
 /* Dense product C[M x N] = A[M x Kd] B[Kd x N]; M a multiple of CRSAE_MR,
  * N a multiple of CRSAE_NR.  Exposed for tests. */

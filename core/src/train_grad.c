@@ -27,9 +27,16 @@ void crsae__geom_init_train(crsae__geom *g, int C, int K, int s, int nu, int nv)
     g->plane = ((size_t)nu * (size_t)nv + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
 }
 
+static size_t c_pad(const crsae__geom *g)
+{
+    const size_t mr = (size_t)crsae__gemm_rows();
+    return ((size_t)g->C + mr - 1) / mr * mr;
+}
+
 static size_t kk_pad(const crsae__geom *g)
 {
-    return (size_t)(g->K * g->K + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    const size_t mr = (size_t)crsae__gemm_rows();
+    return ((size_t)(g->K * g->K) + mr - 1) / mr * mr;
 }
 
 /* A patch matrix: the K*K pixels under every atom of the domain, row a*K+b
@@ -47,7 +54,7 @@ static size_t patches_floats(const crsae__geom *g, size_t *n)
  * the filter sums (KKp x Cn); 0 on overflow. */
 static size_t scratch_floats(const crsae__geom *g)
 {
-    size_t kkp = kk_pad(g), cp = (size_t)(g->C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    size_t kkp = kk_pad(g), cp = c_pad(g);
     size_t cn = (size_t)(g->C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
     size_t prod, pm, bt, acc;
     if (!crsae__mul(kkp > cp ? kkp : cp, g->plane, &prod) || !patches_floats(g, &pm) ||
@@ -80,7 +87,7 @@ void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int T, float *block)
 {
     size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
     size_t pm = kk_pad(g) * g->plane;
-    size_t cp = (size_t)(g->C + CRSAE_MR - 1) / CRSAE_MR * CRSAE_MR;
+    size_t cp = c_pad(g);
     size_t cn = (size_t)(g->C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
     size_t prod = (kk_pad(g) > cp ? kk_pad(g) : cp) * g->plane;
     t->w_prev = block;
