@@ -190,6 +190,44 @@ static void test_a_worse_model_is_not_kept(void **state)
     free(clean), free(noisy);
 }
 
+/* Photos whose cells are smaller than a patch: the patch shrinks to whole
+ * atoms that fit (untied model, shift ensemble, as GIMP runs it); one
+ * smaller than the filters is refused. */
+static void test_small_photos(void **state)
+{
+    (void)state;
+    crsae_model *m;
+    assert_int_equal(crsae_model_default(&m), CRSAE_OK);
+    crsae_model_info info;
+    crsae_model_get_info(m, &info);
+    const int sizes[][2] = {{120, 90}, {45, 33}, {33, 200}, {12, 12}};
+    for (int i = 0; i < 4; i++) {
+        const int w = sizes[i][0], h = sizes[i][1];
+        float *clean = tu_synthetic_image(w, h, 30 + (uint64_t)i);
+        float *noisy = noisy_copy(clean, w, h, 0.1f, 6);
+        crsae_train_params p;
+        crsae_train_params_init_noisy_image(&p);
+        p.sigma = 0.1f;
+        p.steps = 2;
+        p.ensemble = info.untied;
+        crsae_adapt_outcome o = {0.0, 0.0, -1};
+        assert_int_equal(crsae_train_noisy_image(m, &p, noisy, (size_t)w, w, h, 1, &o), CRSAE_OK);
+        assert_true(o.kept == 0 || o.kept == 1);
+        free(clean), free(noisy);
+    }
+    float tiny[10 * 10];
+    for (int i = 0; i < 100; i++)
+        tiny[i] = 0.5f;
+    crsae_train_params p;
+    crsae_train_params_init_noisy_image(&p);
+    p.sigma = 0.1f;
+    p.steps = 2;
+    p.ensemble = 1;
+    assert_int_equal(crsae_train_noisy_image(m, &p, tiny, 10, 10, 10, 1, NULL),
+                     CRSAE_ERR_INVALID_ARGUMENT);
+    crsae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_risk_bad_input),
         cmocka_unit_test(test_adapting_a_poor_model_is_kept),
         cmocka_unit_test(test_a_worse_model_is_not_kept),
+        cmocka_unit_test(test_small_photos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,10 +128,12 @@ static crsae_status adapt(crsae_model *model, const crsae_train_params *params,
     /* a photo smaller than a patch gets patches as large as it allows */
     const int cw = parity >= 0 ? cell : width, chh = parity >= 0 ? cell : height;
     const int side = (cw < chh ? cw : chh) - (p.ensemble ? model->stride - 1 : 0);
-    if (p.patch > side)
-        p.patch = side;
-    if (p.patch < model->size)
+    if (side < model->size)
         return CRSAE_ERR_INVALID_ARGUMENT;
+    /* the trainer rounds a patch up to whole atoms: (n - 1) s + K */
+    const int fit = (side - model->size) / model->stride * model->stride + model->size;
+    if (p.patch > fit)
+        p.patch = fit;
     cells c = {0};
     crsae_status st = cells_make(&c, pixels, stride, width, height, channels, cell, parity);
     if (st == CRSAE_OK)
