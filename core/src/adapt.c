@@ -68,7 +68,7 @@ static crsae_status cells_make(cells *c, const float *pixels, size_t stride, int
     const int gx = width / cell, gy = height / cell;
     int ncell = 0;
     for (int k = 0; k < gx * gy && parity >= 0; k++)
-        ncell += ((k % gx + k / gx) & 1) == parity;
+        ncell += crsae__cell_parity(width, cell, k) == parity;
     const int cw = parity >= 0 ? cell : width, chh = parity >= 0 ? cell : height;
     if (parity < 0)
         ncell = 1;
@@ -88,10 +88,11 @@ static crsae_status cells_make(cells *c, const float *pixels, size_t stride, int
     crsae__colour_matrix(colours, m);
     int i = 0;
     for (int k = 0; k < (parity >= 0 ? gx * gy : 1); k++) {
-        if (parity >= 0 && ((k % gx + k / gx) & 1) != parity)
+        if (parity >= 0 && crsae__cell_parity(width, cell, k) != parity)
             continue;
-        const int x0 = parity >= 0 ? (k % gx) * cell + (width - gx * cell) / 2 : 0;
-        const int y0 = parity >= 0 ? (k / gx) * cell + (height - gy * cell) / 2 : 0;
+        int x0 = 0, y0 = 0;
+        if (parity >= 0)
+            crsae__cell_origin(width, height, cell, k, &x0, &y0);
         float *planes = c->data + (size_t)i * (colours + 1) * n, *mask = planes + colours * n;
         for (int y = 0; y < chh; y++)
             for (int x = 0; x < cw; x++) {

@@ -218,18 +218,27 @@ static void reduce_wave(plan *p, int t0, int ntiles)
         const int r0 = ty * p->tile, r1 = r0 + p->tile < p->H ? r0 + p->tile : p->H;
         const int c0 = tx * p->tile, c1 = c0 + p->tile < p->W ? c0 + p->tile : p->W;
         const int tw = c1 - c0;
-        const int g0 = t * p->per_tile; /* the tile's first item */
+        /* the tile's slots, plane by plane, where the ring put them */
+        const float *sl[3 * MAX_SHIFTS];
+        for (int i = 0; i < p->per_tile; i++)
+            sl[i] = p->slots + (size_t)((t * p->per_tile + i) % p->nslots) * p->slot_size;
+        float inv[3];
+        int first[3], count[3];
+        for (int pl = 0; pl < cols; pl++) {
+            first[pl] = pl ? p->nshifts + (pl - 1) * p->cshifts : 0;
+            count[pl] = pl ? p->cshifts : p->nshifts;
+            inv[pl] = 1.0f / (float)count[pl];
+        }
         for (int r = r0; r < r1; r++)
             for (int c = c0; c < c1; c++) {
                 size_t k = (size_t)(r - r0) * tw + (size_t)(c - c0);
                 float v[3] = {0, 0, 0};
                 for (int pl = 0; pl < cols; pl++) {
-                    const int first = pl ? p->nshifts + (pl - 1) * p->cshifts : 0;
-                    const int n = pl ? p->cshifts : p->nshifts;
+                    const float *const *ps = sl + first[pl];
                     float acc = 0.0f;
-                    for (int sh = 0; sh < n; sh++)
-                        acc += p->slots[(size_t)((g0 + first + sh) % p->nslots) * p->slot_size + k];
-                    v[pl] = acc / (float)n;
+                    for (int sh = 0; sh < count[pl]; sh++)
+                        acc += ps[sh][k];
+                    v[pl] = acc * inv[pl];
                 }
                 float *dst = p->staging + ((size_t)r * p->W + c) * ch;
                 for (int o = 0; o < cols; o++) {

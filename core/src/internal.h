@@ -117,6 +117,24 @@ crsae_status crsae__estimate_risk_cells(const crsae_model *model,
                                         uint64_t seed, size_t max_pixels, int side, int parity,
                                         double *mse);
 
+/* SURE's finite-difference step, in units of the noise's sigma (train.c,
+ * risk.c). */
+#define CRSAE__SURE_EPS 0.01f
+
+/* The checkerboard of whole side x side cells centred in a W x H photo
+ * (risk.c, adapt.c): cell k counts in raster order. */
+static inline void crsae__cell_origin(int W, int H, int side, long k, int *x0, int *y0)
+{
+    const int gx = W / side, gy = H / side;
+    *x0 = (int)(k % gx) * side + (W - gx * side) / 2;
+    *y0 = (int)(k / gx) * side + (H - gy * side) / 2;
+}
+
+static inline int crsae__cell_parity(int W, int side, long k)
+{
+    return (int)((k % (W / side) + k / (W / side)) & 1);
+}
+
 /* SURE's divergence probe for a noisy sample y (train.c, risk.c): a
  * photo's sample clipped to black or white (exactly 0 or 1: an 8- or
  * 16-bit photo's extremes) stays there whatever its noise, so its

@@ -14,71 +14,39 @@
 /* Rows of A (and C) per micro-tile: 4 (4 x 16 accumulators: 8 ymm
  * registers with AVX2, 4 zmm with AVX-512) or, on AVX-512 only, 8 - with
  * two FMA pipes of latency 4, four chains leave half of them idle, and
- * sixteen ymm accumulators would spill on AVX2. */
-#define GEMM_BODY                                                                     \
-    for (int i0 = 0; i0 < M; i0 += CRSAE_MR) {                                        \
-        const float *a0 = A + (size_t)i0 * lda, *a1 = a0 + lda, *a2 = a1 + lda,       \
-                    *a3 = a2 + lda;                                                   \
-        float *c0 = Cm + (size_t)i0 * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc,             \
-              *c3 = c2 + ldc;                                                         \
+ * sixteen ymm accumulators would spill on AVX2.  One body for both: ROWS
+ * repeats a step for each row r of the micro-tile, with its own named
+ * pointers and accumulators so that the compiler keeps them in registers. */
+#define GEMM_ROWS4(X) X(0) X(1) X(2) X(3)
+#define GEMM_ROWS8(X) GEMM_ROWS4(X) X(4) X(5) X(6) X(7)
+#define GEMM_PTRS(r)                                                                  \
+    const float *a##r = A + (size_t)(i0 + r) * lda;                                   \
+    float *c##r = Cm + (size_t)(i0 + r) * ldc;
+#define GEMM_ZERO(r) float s##r[CRSAE_NR] = {0};
+#define GEMM_LOAD(r) const float x##r = a##r[k];
+#define GEMM_FMA(r) s##r[j] += x##r * bj;
+#define GEMM_STORE(r) c##r[j0 + j] = s##r[j];
+#define GEMM_TILES(MR, ROWS)                                                          \
+    for (int i0 = 0; i0 < M; i0 += MR) {                                              \
+        ROWS(GEMM_PTRS)                                                               \
         for (int j0 = 0; j0 < N; j0 += CRSAE_NR) {                                    \
-            float s0[CRSAE_NR] = {0}, s1[CRSAE_NR] = {0}, s2[CRSAE_NR] = {0},         \
-                  s3[CRSAE_NR] = {0};                                                 \
+            ROWS(GEMM_ZERO)                                                           \
             const float *b = B + j0;                                                  \
             for (int k = 0; k < Kd; k++) {                                            \
                 const float *bk = b + (size_t)k * ldb;                                \
-                const float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];           \
+                ROWS(GEMM_LOAD)                                                       \
                 for (int j = 0; j < CRSAE_NR; j++) {                                  \
                     const float bj = bk[j];                                           \
-                    s0[j] += x0 * bj;                                                 \
-                    s1[j] += x1 * bj;                                                 \
-                    s2[j] += x2 * bj;                                                 \
-                    s3[j] += x3 * bj;                                                 \
+                    ROWS(GEMM_FMA)                                                    \
                 }                                                                     \
             }                                                                         \
             for (int j = 0; j < CRSAE_NR; j++) {                                      \
-                c0[j0 + j] = s0[j];                                                   \
-                c1[j0 + j] = s1[j];                                                   \
-                c2[j0 + j] = s2[j];                                                   \
-                c3[j0 + j] = s3[j];                                                   \
+                ROWS(GEMM_STORE)                                                      \
             }                                                                         \
         }                                                                             \
     }
-
-#define GEMM_BODY8                                                                      \
-    for (int i0 = 0; i0 < M; i0 += 8) {                                                 \
-        const float *a0 = A + (size_t)i0 * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda, *a6 = a5 + lda, *a7 = a6 + lda;\
-        float *c0 = Cm + (size_t)i0 * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc, *c4 = c3 + ldc, *c5 = c4 + ldc, *c6 = c5 + ldc, *c7 = c6 + ldc;\
-        for (int j0 = 0; j0 < N; j0 += CRSAE_NR) {                                      \
-            float s0[CRSAE_NR] = {0}, s1[CRSAE_NR] = {0}, s2[CRSAE_NR] = {0}, s3[CRSAE_NR] = {0}, s4[CRSAE_NR] = {0}, s5[CRSAE_NR] = {0}, s6[CRSAE_NR] = {0}, s7[CRSAE_NR] = {0};\
-            const float *b = B + j0;                                                    \
-            for (int k = 0; k < Kd; k++) {                                              \
-                const float *bk = b + (size_t)k * ldb;                                  \
-                const float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k], x4 = a4[k], x5 = a5[k], x6 = a6[k], x7 = a7[k];\
-                for (int j = 0; j < CRSAE_NR; j++) {                                    \
-                    const float bj = bk[j];                                             \
-                    s0[j] += x0 * bj;                                                   \
-                    s1[j] += x1 * bj;                                                   \
-                    s2[j] += x2 * bj;                                                   \
-                    s3[j] += x3 * bj;                                                   \
-                    s4[j] += x4 * bj;                                                   \
-                    s5[j] += x5 * bj;                                                   \
-                    s6[j] += x6 * bj;                                                   \
-                    s7[j] += x7 * bj;                                                   \
-                }                                                                       \
-            }                                                                           \
-            for (int j = 0; j < CRSAE_NR; j++) {                                        \
-                c0[j0 + j] = s0[j];                                                     \
-                c1[j0 + j] = s1[j];                                                     \
-                c2[j0 + j] = s2[j];                                                     \
-                c3[j0 + j] = s3[j];                                                     \
-                c4[j0 + j] = s4[j];                                                     \
-                c5[j0 + j] = s5[j];                                                     \
-                c6[j0 + j] = s6[j];                                                     \
-                c7[j0 + j] = s7[j];                                                     \
-            }                                                                           \
-        }                                                                               \
-    }
+#define GEMM_BODY GEMM_TILES(CRSAE_MR, GEMM_ROWS4)
+#define GEMM_BODY8 GEMM_TILES(8, GEMM_ROWS8)
 
 void crsae__gemm_plain(int M, int N, int Kd, const float *restrict A, size_t lda,
                        const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
@@ -93,7 +61,7 @@ static void gemm4(int M, int N, int Kd, const float *restrict A, size_t lda,
     GEMM_BODY
 }
 
-#if defined(CRSAE_SIMD_CLONES) && defined(__GNUC__) && defined(__x86_64__)
+#ifdef CRSAE_HAVE_CLONES
 __attribute__((target("arch=x86-64-v4"))) static void
 gemm8(int M, int N, int Kd, const float *restrict A, size_t lda, const float *restrict B,
       size_t ldb, float *restrict Cm, size_t ldc)
@@ -131,7 +99,7 @@ void crsae__gemm(int M, int N, int Kd, const float *restrict A, size_t lda,
                  const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
 {
     int m8 = 0;
-#if defined(CRSAE_SIMD_CLONES) && defined(__GNUC__) && defined(__x86_64__)
+#ifdef CRSAE_HAVE_CLONES
     if (crsae__gemm_rows() == 8) {
         m8 = M & ~7;
         if (m8)

@@ -19,6 +19,7 @@
  * picked at load time (function multi-versioning); -Dsimd=false or other
  * CPUs get the plain path only. */
 #if defined(CRSAE_SIMD_CLONES) && defined(__GNUC__) && defined(__x86_64__)
+#define CRSAE_HAVE_CLONES 1
 #define CRSAE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define CRSAE_CLONES

@@ -23,19 +23,6 @@ static int forward_progress(double fraction, void *user)
     return rp->outer->progress(f > 1.0 ? 1.0 : f, rp->outer->progress_user);
 }
 
-/* Cell k (raster order) of the grid of whole side x side cells, centred. */
-static void cell_origin(int W, int H, int side, long k, int *x0, int *y0)
-{
-    const int gx = W / side, gy = H / side;
-    *x0 = (int)(k % gx) * side + (W - gx * side) / 2;
-    *y0 = (int)(k / gx) * side + (H - gy * side) / 2;
-}
-
-static int cell_parity(int W, int side, long k)
-{
-    return (int)((k % (W / side) + k / (W / side)) & 1);
-}
-
 /* Adds the SURE terms of one crop (cw x chh, interleaved, in y) to *sum
  * and its sample count to *count; y is overwritten, b holds the probe. */
 static crsae_status crop_risk(const crsae_model *model, const crsae_denoise_params *dp,
@@ -46,7 +33,7 @@ static crsae_status crop_risk(const crsae_model *model, const crsae_denoise_para
     const int colours = crsae__colours(channels);
     const size_t n = (size_t)cw * chh, row = (size_t)cw * channels;
     const double var = (double)dp->sigma * dp->sigma;
-    const float eps = 0.01f * dp->sigma;
+    const float eps = CRSAE__SURE_EPS * dp->sigma;
     crsae_status st = crsae_denoise_image(model, dp, y, row, f, row, cw, chh, channels);
     if (st != CRSAE_OK)
         return st;
@@ -96,7 +83,7 @@ crsae_status crsae__estimate_risk_cells(const crsae_model *model,
     const long grid = (long)(width / side) * (height / side);
     long ncells = 0;
     for (long k = 0; k < grid && parity >= 0; k++)
-        ncells += cell_parity(width, side, k) == parity;
+        ncells += crsae__cell_parity(width, side, k) == parity;
     int whole = 0;
     if (parity < 0) {
         whole = !max_pixels || area <= max_pixels || grid == 0;
@@ -128,7 +115,7 @@ crsae_status crsae__estimate_risk_cells(const crsae_model *model,
     double sum = 0.0, count = 0.0;
     long seen = 0, next = 0; /* use of the ncells, spread evenly */
     for (long k = 0; k < (whole ? 1 : grid) && st == CRSAE_OK && next < use; k++) {
-        if (!whole && parity >= 0 && cell_parity(width, side, k) != parity)
+        if (!whole && parity >= 0 && crsae__cell_parity(width, side, k) != parity)
             continue;
         long idx = seen++;
         if (idx != (long)((double)next * ncells / use))
@@ -136,7 +123,7 @@ crsae_status crsae__estimate_risk_cells(const crsae_model *model,
         next++;
         int x0 = 0, y0 = 0;
         if (!whole)
-            cell_origin(width, height, side, k, &x0, &y0);
+            crsae__cell_origin(width, height, side, k, &x0, &y0);
         for (int r = 0; r < chh; r++)
             memcpy(y + (size_t)r * cw * channels,
                    pixels + (size_t)(y0 + r) * stride + (size_t)x0 * channels,

@@ -299,7 +299,7 @@ crsae_status crsae__train(crsae_model *m, const crsae_train_params *prm, const f
     t.lo = (t.nsh > 1 ? m->stride - 1 : 0) + t.border;
     t.hi = t.P - t.border;
     t.sure = prm->self_supervised != 0;
-    t.eps = 0.01f * prm->sigma;
+    t.eps = CRSAE__SURE_EPS * prm->sigma;
     t.bias_exponent = m->bias_exponent;
     t.nbanks = m->untied ? 3 : 1;
     size_t bank = (size_t)t.C * t.KK;
