@@ -30,27 +30,63 @@ static void test_gemm_matches_naive(void **state)
 {
     (void)state;
     uint64_t st = 7;
-    for (int trial = 0; trial < 20; trial++) {
-        int M = CRSAE_MR * (1 + (int)tu_uniform(&st, 0, 9));
+    for (int trial = 0; trial < 40; trial++) {
+        int M = 1 + (int)tu_uniform(&st, 0, 70); /* any height: bands of 1..8 rows */
         int N = 16 * (1 + (int)tu_uniform(&st, 0, 6));
         int Kd = 1 + (int)tu_uniform(&st, 0, 80);
         size_t lda = (size_t)Kd + (size_t)tu_uniform(&st, 0, 3);
         size_t ldb = (size_t)N + 16 * (size_t)tu_uniform(&st, 0, 2);
         float *A = rand_floats((size_t)M * lda, &st), *B = rand_floats((size_t)Kd * ldb, &st);
         float *C1 = calloc((size_t)M * N, sizeof(float)), *C2 = calloc((size_t)M * N, sizeof(float));
+        float *C3 = rand_floats((size_t)M * N, &st), *C4 = malloc((size_t)M * N * sizeof(float));
+        memcpy(C4, C3, (size_t)M * N * sizeof(float));
+        float *C0 = malloc((size_t)M * N * sizeof(float));
+        memcpy(C0, C3, (size_t)M * N * sizeof(float));
         crsae__gemm(M, N, Kd, A, lda, B, ldb, C1, (size_t)N);
-        crsae__gemm_plain(M, N, Kd, A, lda, B, ldb, C2, (size_t)N);
+        crsae__gemm_plain(M, N, Kd, A, lda, B, ldb, C2, (size_t)N, 0);
+        crsae__gemm_acc(M, N, Kd, A, lda, B, ldb, C3, (size_t)N);
+        crsae__gemm_plain(M, N, Kd, A, lda, B, ldb, C4, (size_t)N, 1);
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) {
+                const size_t o = (size_t)i * N + j;
                 double ref = 0;
                 for (int k = 0; k < Kd; k++)
                     ref += (double)A[(size_t)i * lda + k] * B[(size_t)k * ldb + j];
-                assert_true(fabs(C1[(size_t)i * N + j] - ref) < 1e-4 * (1 + fabs(ref)));
+                assert_true(fabs(C1[o] - ref) < 1e-4 * (1 + fabs(ref)));
                 /* the vector clone and the plain path agree to float rounding */
-                assert_true(fabs(C1[(size_t)i * N + j] - C2[(size_t)i * N + j]) <
-                            1e-5 * (1 + fabs(ref)) * Kd);
+                assert_true(fabs(C1[o] - C2[o]) < 1e-5 * (1 + fabs(ref)) * Kd);
+                /* the accumulating forms add the product to what was there */
+                assert_true(fabs(C3[o] - (C0[o] + ref)) < 1e-4 * (2 + fabs(ref)));
+                assert_true(fabs(C3[o] - C4[o]) < 1e-5 * (2 + fabs(ref)) * Kd);
             }
-        free(A), free(B), free(C1), free(C2);
+        free(A), free(B), free(C1), free(C2), free(C3), free(C4), free(C0);
+    }
+}
+
+/* The transposes (vector blocks and the plain loop's edges) move every
+ * element exactly, whatever the shape and pitches. */
+static void test_transpose(void **state)
+{
+    (void)state;
+    uint64_t st = 11;
+    for (int trial = 0; trial < 40; trial++) {
+        int rows = 1 + (int)tu_uniform(&st, 0, 70), cols = 1 + (int)tu_uniform(&st, 0, 70);
+        size_t lds = (size_t)cols + (size_t)tu_uniform(&st, 0, 5);
+        size_t ldd = (size_t)rows + (size_t)tu_uniform(&st, 0, 5);
+        float *src = rand_floats((size_t)rows * lds, &st);
+        float *d1 = calloc((size_t)cols * ldd, sizeof(float));
+        float *d2 = calloc((size_t)cols * ldd, sizeof(float));
+        crsae__transpose(rows, cols, src, lds, d1, ldd);
+        crsae__transpose_plain(rows, cols, src, lds, d2, ldd);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) {
+                assert_true(d1[(size_t)j * ldd + i] == src[(size_t)i * lds + j]);
+                assert_true(d2[(size_t)j * ldd + i] == src[(size_t)i * lds + j]);
+            }
+        for (int j = 0; j < cols; j++) /* nothing written past each row */
+            for (size_t i = (size_t)rows; i < ldd; i++)
+                assert_true(d1[(size_t)j * ldd + i] == 0.0f);
+        free(src), free(d1), free(d2);
     }
 }
 
@@ -216,6 +252,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_matches_naive),
+        cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_operators_and_adjoint),
         cmocka_unit_test(test_shift_order_covers_all),
         cmocka_unit_test(test_lipschitz),

@@ -11,63 +11,168 @@
 #include <stdatomic.h>
 #include <string.h>
 
-/* Rows of A (and C) per micro-tile: 4 (4 x 16 accumulators: 8 ymm
- * registers with AVX2, 4 zmm with AVX-512) or, on AVX-512 only, 8 - with
- * two FMA pipes of latency 4, four chains leave half of them idle, and
- * sixteen ymm accumulators would spill on AVX2.  One body for both: ROWS
- * repeats a step for each row r of the micro-tile, with its own named
- * pointers and accumulators so that the compiler keeps them in registers. */
-#define GEMM_ROWS4(X) X(0) X(1) X(2) X(3)
-#define GEMM_ROWS8(X) GEMM_ROWS4(X) X(4) X(5) X(6) X(7)
-#define GEMM_PTRS(r)                                                                  \
-    const float *a##r = A + (size_t)(i0 + r) * lda;                                   \
-    float *c##r = Cm + (size_t)(i0 + r) * ldc;
-#define GEMM_ZERO(r) float s##r[CRSAE_NR] = {0};
-#define GEMM_LOAD(r) const float x##r = a##r[k];
-#define GEMM_FMA(r) s##r[j] += x##r * bj;
-#define GEMM_STORE(r) c##r[j0 + j] = s##r[j];
-#define GEMM_TILES(MR, ROWS)                                                          \
-    for (int i0 = 0; i0 < M; i0 += MR) {                                              \
-        ROWS(GEMM_PTRS)                                                               \
-        for (int j0 = 0; j0 < N; j0 += CRSAE_NR) {                                    \
-            ROWS(GEMM_ZERO)                                                           \
-            const float *b = B + j0;                                                  \
-            for (int k = 0; k < Kd; k++) {                                            \
-                const float *bk = b + (size_t)k * ldb;                                \
-                ROWS(GEMM_LOAD)                                                       \
-                for (int j = 0; j < CRSAE_NR; j++) {                                  \
-                    const float bj = bk[j];                                           \
-                    ROWS(GEMM_FMA)                                                    \
-                }                                                                     \
-            }                                                                         \
-            for (int j = 0; j < CRSAE_NR; j++) {                                      \
-                ROWS(GEMM_STORE)                                                      \
+#ifdef CRSAE_HAVE_CLONES
+#include <immintrin.h>
+#endif
+
+/* The product is cut into bands of at most 4 rows of A (and C), or, on
+ * AVX-512 only, 8 - with two FMA pipes of latency 4, four chains of 16
+ * lanes leave half of them idle, and sixteen ymm accumulators would spill
+ * on AVX2.  A band of h rows goes through micro-tiles of h x 16 (and, on
+ * AVX-512, h x 32: sixteen zmm accumulators, twice the chains the FMA
+ * pipes need, so a late load stalls nothing).  The bands of an M-row
+ * product are as even as they can be (49 rows: seven of 7, not six of 8
+ * and one of 1, nor 56 with padding).
+ *
+ * One body for every tile: ROWS repeats a step for each row r of the
+ * micro-tile, with its own named pointer and accumulators so that the
+ * compiler keeps them in registers.  ACC (a parameter of the functions):
+ * the accumulators start from C, so that the product is added to it. */
+#define GEMM_ROWS1(X, W) X(0, W)
+#define GEMM_ROWS2(X, W) GEMM_ROWS1(X, W) X(1, W)
+#define GEMM_ROWS3(X, W) GEMM_ROWS2(X, W) X(2, W)
+#define GEMM_ROWS4(X, W) GEMM_ROWS3(X, W) X(3, W)
+#define GEMM_ROWS5(X, W) GEMM_ROWS4(X, W) X(4, W)
+#define GEMM_ROWS6(X, W) GEMM_ROWS5(X, W) X(5, W)
+#define GEMM_ROWS7(X, W) GEMM_ROWS6(X, W) X(6, W)
+#define GEMM_ROWS8(X, W) GEMM_ROWS7(X, W) X(7, W)
+#define GEMM_PTRS(r, W) const float *a##r = A + (size_t)r * lda;
+#define GEMM_INIT(r, W)                                                               \
+    float s##r[W];                                                                    \
+    for (int j = 0; j < W; j++)                                                       \
+        s##r[j] = ACC ? Cm[(size_t)r * ldc + j0 + j] : 0.0f;
+#define GEMM_LOAD(r, W) const float x##r = a##r[k];
+#define GEMM_FMA(r, W) s##r[j] += x##r * bj;
+#define GEMM_STORE(r, W) Cm[(size_t)r * ldc + j0 + j] = s##r[j];
+/* The micro-tiles of one band (ROWS) and NW columns over columns J0 .. J1 - 1. */
+#define GEMM_TILES(ROWS, NW, J0, J1)                                                  \
+    {                                                                                 \
+    ROWS(GEMM_PTRS, NW)                                                               \
+    for (int j0 = J0; j0 < J1; j0 += NW) {                                            \
+        ROWS(GEMM_INIT, NW)                                                           \
+        const float *b = B + j0;                                                      \
+        for (int k = 0; k < Kd; k++) {                                                \
+            const float *bk = b + (size_t)k * ldb;                                    \
+            ROWS(GEMM_LOAD, NW)                                                       \
+            for (int j = 0; j < NW; j++) {                                            \
+                const float bj = bk[j];                                               \
+                ROWS(GEMM_FMA, NW)                                                    \
             }                                                                         \
         }                                                                             \
+        for (int j = 0; j < NW; j++) {                                                \
+            ROWS(GEMM_STORE, NW)                                                      \
+        }                                                                             \
+    }                                                                                 \
     }
-#define GEMM_BODY GEMM_TILES(CRSAE_MR, GEMM_ROWS4)
-#define GEMM_BODY8 GEMM_TILES(8, GEMM_ROWS8)
+#define GEMM_ARGS                                                                     \
+    int N, int Kd, const float *restrict A, size_t lda, const float *restrict B,      \
+        size_t ldb, float *restrict Cm, size_t ldc
+typedef void (*band_fn)(int N, int Kd, const float *A, size_t lda, const float *B, size_t ldb,
+                        float *Cm, size_t ldc);
 
-void crsae__gemm_plain(int M, int N, int Kd, const float *restrict A, size_t lda,
-                       const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
+/* A function per band height H and ACC (a constant, so that the
+ * accumulators stay in registers): P##H##_0 sets C, P##H##_1 adds to it;
+ * BODY(H) is its micro-tiles. */
+#define BAND(ATTR, P, H, A_, BODY)                                                    \
+    ATTR static void P##H##_##A_(GEMM_ARGS)                                           \
+    {                                                                                 \
+        const int ACC = A_;                                                           \
+        BODY(H)                                                                       \
+    }
+#define BAND2(ATTR, P, H, BODY) BAND(ATTR, P, H, 0, BODY) BAND(ATTR, P, H, 1, BODY)
+#define BANDS4(ATTR, P, BODY)                                                         \
+    BAND2(ATTR, P, 1, BODY) BAND2(ATTR, P, 2, BODY) BAND2(ATTR, P, 3, BODY)           \
+    BAND2(ATTR, P, 4, BODY)
+#define TABLE4(P)                                                                     \
+    {{NULL, P##1_0, P##2_0, P##3_0, P##4_0}, {NULL, P##1_1, P##2_1, P##3_1, P##4_1}}
+#define TILES16(H) GEMM_TILES(GEMM_ROWS##H, CRSAE_NR, 0, N)
+
+BANDS4(, plain_band, TILES16)
+static const band_fn plain_bands[2][5] = TABLE4(plain_band);
+
+BANDS4(CRSAE_CLONES, band, TILES16)
+static const band_fn bands[2][5] = TABLE4(band);
+
+/* M rows as bands of at most maxh rows, as even as they can be. */
+static void run_bands(const band_fn *tab, int maxh, int M, int N, int Kd, const float *A,
+                      size_t lda, const float *B, size_t ldb, float *Cm, size_t ldc)
 {
-    GEMM_BODY
+    const int n = (M + maxh - 1) / maxh;
+    if (n == 0)
+        return;
+    const int h = (M + n - 1) / n, shorter = n * h - M; /* the last `shorter` have h - 1 */
+    int i0 = 0;
+    for (int i = 0; i < n; i++) {
+        const int rows = i < n - shorter ? h : h - 1;
+        tab[rows](N, Kd, A + (size_t)i0 * lda, lda, B, ldb, Cm + (size_t)i0 * ldc, ldc);
+        i0 += rows;
+    }
 }
 
-CRSAE_CLONES
-static void gemm4(int M, int N, int Kd, const float *restrict A, size_t lda,
-                  const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
+void crsae__gemm_plain(int M, int N, int Kd, const float *A, size_t lda, const float *B,
+                       size_t ldb, float *Cm, size_t ldc, int acc)
 {
-    GEMM_BODY
+    run_bands(plain_bands[acc != 0], 4, M, N, Kd, A, lda, B, ldb, Cm, ldc);
 }
 
 #ifdef CRSAE_HAVE_CLONES
-__attribute__((target("arch=x86-64-v4"))) static void
-gemm8(int M, int N, int Kd, const float *restrict A, size_t lda, const float *restrict B,
-      size_t ldb, float *restrict Cm, size_t ldc)
-{
-    GEMM_BODY8
-}
+/* AVX-512: bands of up to 8 rows, 32-column tiles, then one of 16 when N
+ * is an odd multiple of 16. */
+/* The AVX-512 tiles are written with vector types (a GCC extension that
+ * clang shares): with plain float arrays of 32 accumulators per row, gcc
+ * keeps some of them on the stack. */
+typedef float v16f __attribute__((vector_size(64)));
+#define V_LOAD(v, p) __builtin_memcpy(&(v), (p), sizeof(v16f))
+#define V_STORE(p, v) __builtin_memcpy((p), &(v), sizeof(v16f))
+#define V_INIT(r, W)                                                                  \
+    v16f s##r##0 = {0}, s##r##1 = {0};                                                \
+    if (ACC) {                                                                        \
+        V_LOAD(s##r##0, Cm + (size_t)r * ldc + j0);                                   \
+        if (W == 32)                                                                  \
+            V_LOAD(s##r##1, Cm + (size_t)r * ldc + j0 + 16);                          \
+    }
+#define V_FMA(r, W)                                                                   \
+    {                                                                                 \
+        const float x = a##r[k];                                                      \
+        s##r##0 += b0 * x;                                                            \
+        if (W == 32)                                                                  \
+            s##r##1 += b1 * x;                                                        \
+    }
+#define V_SAVE(r, W)                                                                  \
+    V_STORE(Cm + (size_t)r * ldc + j0, s##r##0);                                      \
+    if (W == 32)                                                                      \
+        V_STORE(Cm + (size_t)r * ldc + j0 + 16, s##r##1);
+#define V_TILES(ROWS, NW, J0, J1)                                                     \
+    {                                                                                 \
+        ROWS(GEMM_PTRS, NW)                                                           \
+        for (int j0 = J0; j0 < J1; j0 += NW) {                                        \
+            ROWS(V_INIT, NW)                                                          \
+            for (int k = 0; k < Kd; k++) {                                            \
+                const float *bk = B + (size_t)k * ldb + j0;                           \
+                v16f b0, b1 = {0};                                                    \
+                V_LOAD(b0, bk);                                                       \
+                if (NW == 32)                                                         \
+                    V_LOAD(b1, bk + 16);                                              \
+                ROWS(V_FMA, NW)                                                       \
+            }                                                                         \
+            ROWS(V_SAVE, NW)                                                          \
+        }                                                                             \
+    }
+#define TILES32(H)                                                                    \
+    const int n32 = N & ~31;                                                          \
+    V_TILES(GEMM_ROWS##H, 32, 0, n32)                                                 \
+    V_TILES(GEMM_ROWS##H, 16, n32, N)
+#define V4 __attribute__((target("arch=x86-64-v4")))
+BANDS4(V4, band32_, TILES32)
+BAND2(V4, band32_, 5, TILES32)
+BAND2(V4, band32_, 6, TILES32)
+BAND2(V4, band32_, 7, TILES32)
+BAND2(V4, band32_, 8, TILES32)
+static const band_fn bands32[2][9] = {
+    {NULL, band32_1_0, band32_2_0, band32_3_0, band32_4_0, band32_5_0, band32_6_0, band32_7_0,
+     band32_8_0},
+    {NULL, band32_1_1, band32_2_1, band32_3_1, band32_4_1, band32_5_1, band32_6_1, band32_7_1,
+     band32_8_1}};
 
 static int detect_rows(void)
 {
@@ -84,7 +189,8 @@ static int detect_rows(void)
 }
 #endif
 
-int crsae__gemm_rows(void)
+/* The most rows of a band: 8 where the AVX-512 tiles run, else 4. */
+static int gemm_rows(void)
 {
     static atomic_int rows; /* 0: not yet asked */
     int r = atomic_load_explicit(&rows, memory_order_relaxed);
@@ -95,39 +201,118 @@ int crsae__gemm_rows(void)
     return r;
 }
 
-void crsae__gemm(int M, int N, int Kd, const float *restrict A, size_t lda,
-                 const float *restrict B, size_t ldb, float *restrict Cm, size_t ldc)
+static void gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B, size_t ldb,
+                 float *Cm, size_t ldc, int acc)
 {
-    int m8 = 0;
 #ifdef CRSAE_HAVE_CLONES
-    if (crsae__gemm_rows() == 8) {
-        m8 = M & ~7;
-        if (m8)
-            gemm8(m8, N, Kd, A, lda, B, ldb, Cm, ldc);
+    if (gemm_rows() == 8) {
+        run_bands(bands32[acc != 0], 8, M, N, Kd, A, lda, B, ldb, Cm, ldc);
+        return;
     }
 #endif
-    if (M > m8)
-        gemm4(M - m8, N, Kd, A + (size_t)m8 * lda, lda, B, ldb, Cm + (size_t)m8 * ldc, ldc);
+    run_bands(bands[acc != 0], 4, M, N, Kd, A, lda, B, ldb, Cm, ldc);
+}
+
+void crsae__gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B, size_t ldb,
+                 float *Cm, size_t ldc)
+{
+    gemm(M, N, Kd, A, lda, B, ldb, Cm, ldc, 0);
+}
+
+void crsae__gemm_acc(int M, int N, int Kd, const float *A, size_t lda, const float *B,
+                     size_t ldb, float *Cm, size_t ldc)
+{
+    gemm(M, N, Kd, A, lda, B, ldb, Cm, ldc, 1);
+}
+
+/* Transposes: 8 x 8 blocks, in registers where AVX2 is found (unpack, then
+ * shuffle, then swap 128-bit halves: 24 shuffles per 64 floats; the
+ * compiler makes single loads and stores of the plain loops, about 8 times
+ * slower); the plain blocked loop elsewhere and for the edges. */
+static void transpose_plain(int rows, int cols, const float *restrict src, size_t lds,
+                            float *restrict dst, size_t ldd)
+{
+    for (int i0 = 0; i0 < rows; i0 += 8)
+        for (int j0 = 0; j0 < cols; j0 += 8) {
+            const int ni = rows - i0 < 8 ? rows - i0 : 8, nj = cols - j0 < 8 ? cols - j0 : 8;
+            for (int j = 0; j < nj; j++)
+                for (int i = 0; i < ni; i++)
+                    dst[(size_t)(j0 + j) * ldd + i0 + i] = src[(size_t)(i0 + i) * lds + j0 + j];
+        }
+}
+
+#ifdef CRSAE_HAVE_CLONES
+__attribute__((target("avx2"))) static void transpose8(const float *src, size_t lds, float *dst,
+                                                       size_t ldd)
+{
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++)
+        r[i] = _mm256_loadu_ps(src + (size_t)i * lds);
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) /* rows 0-3, then 4-7 */
+        for (int i = 0; i < 2; i++) {
+            u[4 * h + 2 * i] = _mm256_shuffle_ps(t[4 * h + i], t[4 * h + i + 2], 0x44);
+            u[4 * h + 2 * i + 1] = _mm256_shuffle_ps(t[4 * h + i], t[4 * h + i + 2], 0xEE);
+        }
+    for (int j = 0; j < 4; j++) {
+        _mm256_storeu_ps(dst + (size_t)j * ldd, _mm256_permute2f128_ps(u[j], u[j + 4], 0x20));
+        _mm256_storeu_ps(dst + (size_t)(j + 4) * ldd,
+                         _mm256_permute2f128_ps(u[j], u[j + 4], 0x31));
+    }
+}
+
+static int have_avx2(void)
+{
+    static atomic_int known; /* 0: not yet asked, 1: no, 2: yes */
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (k == 0) {
+        __builtin_cpu_init();
+        k = __builtin_cpu_supports("avx2") ? 2 : 1;
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k == 2;
+}
+#endif
+
+void crsae__transpose(int rows, int cols, const float *src, size_t lds, float *dst, size_t ldd)
+{
+#ifdef CRSAE_HAVE_CLONES
+    if (have_avx2()) {
+        const int r8 = rows & ~7, c8 = cols & ~7;
+        for (int i0 = 0; i0 < r8; i0 += 8)
+            for (int j0 = 0; j0 < c8; j0 += 8)
+                transpose8(src + (size_t)i0 * lds + j0, lds, dst + (size_t)j0 * ldd + i0, ldd);
+        if (c8 < cols) /* the last columns of every row */
+            transpose_plain(rows, cols - c8, src + c8, lds, dst + (size_t)c8 * ldd, ldd);
+        if (r8 < rows) /* the last rows of the other columns */
+            transpose_plain(rows - r8, c8, src + (size_t)r8 * lds, lds, dst + r8, ldd);
+        return;
+    }
+#endif
+    transpose_plain(rows, cols, src, lds, dst, ldd);
+}
+
+void crsae__transpose_plain(int rows, int cols, const float *src, size_t lds, float *dst,
+                            size_t ldd)
+{
+    transpose_plain(rows, cols, src, lds, dst, ldd);
 }
 
 int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K)
 {
     memset(p, 0, sizeof *p);
-    int KK = K * K;
     p->C = C;
     p->K = K;
-    p->KK = KK;
-    const int mr = crsae__gemm_rows();
-    p->Cp = (C + mr - 1) / mr * mr;
-    p->KKp = (KK + mr - 1) / mr * mr;
-    p->ana = crsae__malloc_aligned((size_t)p->Cp * KK * sizeof(float));
-    p->syn = crsae__malloc_aligned((size_t)p->KKp * C * sizeof(float));
+    p->KK = K * K;
+    p->ana = crsae__malloc_aligned((size_t)C * p->KK * sizeof(float));
+    p->syn = crsae__malloc_aligned((size_t)p->KK * C * sizeof(float));
     if (!p->ana || !p->syn) {
         crsae__pack_free(p);
         return -1;
     }
-    memset(p->ana, 0, (size_t)p->Cp * KK * sizeof(float));
-    memset(p->syn, 0, (size_t)p->KKp * C * sizeof(float));
     crsae__pack_fill(p, bank);
     return 0;
 }
@@ -150,12 +335,9 @@ void crsae__pack_free(crsae__pack *p)
 
 size_t crsae__row_scratch(const crsae__geom *g)
 {
-    /* im2col block (KKp x ldv) + GEMM output (max(Cp, KKp) x ldv) */
-    const int mr = crsae__gemm_rows();
-    size_t kkp = (size_t)((g->K * g->K + mr - 1) / mr * mr);
-    size_t cp = (size_t)((g->C + mr - 1) / mr * mr);
-    size_t m = kkp > cp ? kkp : cp;
-    return (kkp + m) * (size_t)g->ldv;
+    /* im2col block (KK x ldv) + GEMM output (max(C, KK) x ldv) */
+    size_t kk = (size_t)g->K * (size_t)g->K, c = (size_t)g->C;
+    return (kk + (kk > c ? kk : c)) * (size_t)g->ldv;
 }
 
 CRSAE_CLONES
@@ -164,7 +346,7 @@ const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, con
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
     float *R = scratch;                         /* KK x ldv */
-    float *G = scratch + (size_t)p->KKp * ldv;  /* Cp x ldv */
+    float *G = scratch + (size_t)p->KK * ldv;   /* C x ldv */
     for (int a = 0; a < K; a++) {
         const float *row = img + (size_t)(u * s + a) * g->ldi;
         for (int b = 0; b < K; b++) {
@@ -176,7 +358,7 @@ const float *crsae__analysis_row(const crsae__geom *g, const crsae__pack *p, con
                 r[v] = 0.0f;
         }
     }
-    crsae__gemm(p->Cp, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
+    crsae__gemm(p->C, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
     return G;
 }
 
@@ -185,8 +367,8 @@ void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const floa
                           int u, float sign, float *img, float *scratch)
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
-    float *P = scratch + (size_t)p->KKp * ldv; /* KKp x ldv */
-    crsae__gemm(p->KKp, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
+    float *P = scratch + (size_t)p->KK * ldv; /* KK x ldv */
+    crsae__gemm(p->KK, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
                 (size_t)ldv);
     for (int a = 0; a < K; a++) {
         float *row = img + (size_t)(u * s + a) * g->ldi;
@@ -209,7 +391,7 @@ const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
     float *R = scratch;                         /* KK x ldv */
-    float *G = scratch + (size_t)p->KKp * ldv;  /* Cp x ldv */
+    float *G = scratch + (size_t)p->KK * ldv;   /* C x ldv */
     for (int a = 0; a < K; a++)
         for (int b = 0; b < K; b++) {
             float *r = R + (size_t)(a * K + b) * ldv;
@@ -219,7 +401,7 @@ const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
             for (int v = nv; v < ldv; v++)
                 r[v] = 0.0f;
         }
-    crsae__gemm(p->Cp, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
+    crsae__gemm(p->C, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
     return G;
 }
 
@@ -228,8 +410,8 @@ void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const f
                              int u, float sign, float *const *rows, int lp, float *scratch)
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
-    float *P = scratch + (size_t)p->KKp * ldv; /* KKp x ldv */
-    crsae__gemm(p->KKp, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
+    float *P = scratch + (size_t)p->KK * ldv; /* KK x ldv */
+    crsae__gemm(p->KK, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
                 (size_t)ldv);
     for (int a = 0; a < K; a++)
         for (int b = 0; b < K; b++) {

@@ -26,7 +26,6 @@
 #endif
 
 #define CRSAE_NR 16 /* columns of the GEMM micro-tile; ldv is a multiple */
-#define CRSAE_MR 4  /* rows of the GEMM micro-tile */
 
 typedef struct crsae__geom {
     int C, K, s;
@@ -36,12 +35,12 @@ typedef struct crsae__geom {
     size_t plane; /* pitch between code planes */
 } crsae__geom;
 
-/* A filter bank packed for the kernels: rows padded to multiples of
- * crsae__gemm_rows() with zeros.  ana is C x KK (analysis), syn is KK x C. */
+/* A filter bank packed for the kernels: ana is C x KK (analysis), syn is
+ * KK x C (synthesis). */
 typedef struct crsae__pack {
-    int C, K, KK, Cp, KKp;
-    float *ana; /* Cp x KK  */
-    float *syn; /* KKp x C  */
+    int C, K, KK;
+    float *ana; /* C x KK */
+    float *syn; /* KK x C */
 } crsae__pack;
 
 int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K);
@@ -70,16 +69,23 @@ const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
 void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const float *code,
                              int u, float sign, float *const *rows, int lp, float *scratch);
 
-/* The row multiple the packed banks and scratch are padded to: 8 where
- * crsae__gemm uses its AVX-512 micro-tile, else 4 (CRSAE_MR). */
-int crsae__gemm_rows(void);
-
-/* Dense product C[M x N] = A[M x Kd] B[Kd x N]; M a multiple of CRSAE_MR,
- * N a multiple of CRSAE_NR.  Exposed for tests. */
+/* Dense product C[M x N] = A[M x Kd] B[Kd x N]; N a multiple of CRSAE_NR.
+ * Writes rows 0..M-1 of C only. */
 void crsae__gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B,
                  size_t ldb, float *Cm, size_t ldc);
-/* The plain C path of the same product, for tests of the SIMD clones. */
+/* The same, C += A B. */
+void crsae__gemm_acc(int M, int N, int Kd, const float *A, size_t lda, const float *B,
+                     size_t ldb, float *Cm, size_t ldc);
+/* The plain C path of the product (acc: C += A B, else C = A B), for tests
+ * of the SIMD clones. */
 void crsae__gemm_plain(int M, int N, int Kd, const float *A, size_t lda, const float *B,
-                       size_t ldb, float *Cm, size_t ldc);
+                       size_t ldb, float *Cm, size_t ldc, int acc);
+
+/* dst[j][i] = src[i][j] for i < rows, j < cols (row pitches lds, ldd);
+ * vector shuffles where the CPU has them (kernels.c).  _plain: the plain
+ * C path, for tests. */
+void crsae__transpose(int rows, int cols, const float *src, size_t lds, float *dst, size_t ldd);
+void crsae__transpose_plain(int rows, int cols, const float *src, size_t lds, float *dst,
+                            size_t ldd);
 
 #endif

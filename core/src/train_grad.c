@@ -27,154 +27,205 @@ void crsae__geom_init_train(crsae__geom *g, int C, int K, int s, int nu, int nv)
     g->plane = ((size_t)nu * (size_t)nv + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
 }
 
-static size_t c_pad(const crsae__geom *g)
+static size_t kk_of(const crsae__geom *g)
 {
-    const size_t mr = (size_t)crsae__gemm_rows();
-    return ((size_t)g->C + mr - 1) / mr * mr;
+    return (size_t)g->K * (size_t)g->K;
 }
 
-static size_t kk_pad(const crsae__geom *g)
+/* Columns of a transposed code: C rounded up to the GEMM's CRSAE_NR. */
+static int c_n(const crsae__geom *g)
 {
-    const size_t mr = (size_t)crsae__gemm_rows();
-    return ((size_t)(g->K * g->K) + mr - 1) / mr * mr;
+    return (g->C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
 }
 
 /* A patch matrix: the K*K pixels under every atom of the domain, row a*K+b
- * holding pixel (u s + a, v s + b) at column u nv + v; KKp x plane floats,
- * the padding rows and columns zero.  Each iteration's residual is kept as
+ * holding pixel (u s + a, v s + b) at column u nv + v; KK x plane floats,
+ * the padding columns zero.  Each iteration's residual is kept as
  * one (its analysis and its filter gradient both read it), and so is the
  * backward pass's image q. */
 static size_t patches_floats(const crsae__geom *g, size_t *n)
 {
-    return crsae__mul(kk_pad(g), g->plane, n);
+    return crsae__mul(kk_of(g), g->plane, n);
 }
 
-/* Scratch floats of synth, analyse and filter_grad: a product (max(Cp,
- * KKp) x plane), the patch matrix of q, a code transposed (plane x Cn) and
- * the filter sums (KKp x Cn); 0 on overflow. */
-static size_t scratch_floats(const crsae__geom *g)
+/* Images inside the tape are phased, as the encoder keeps its residuals
+ * (kernels.h): pixel (r, c) at r rowf + (c mod s) lp + c / s, so that the
+ * pixels of consecutive atoms of a row, (u s + a, v s + b) for v = 0, 1,
+ * ..., are contiguous and im2col and col2im below are plain vector copies
+ * and adds instead of stride-s gathers and scatters. */
+static int phase_len(const crsae__geom *g)
 {
-    size_t kkp = kk_pad(g), cp = c_pad(g);
-    size_t cn = (size_t)(g->C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
-    size_t prod, pm, bt, acc;
-    if (!crsae__mul(kkp > cp ? kkp : cp, g->plane, &prod) || !patches_floats(g, &pm) ||
-        !crsae__mul(g->plane, cn, &bt) || !crsae__mul(kkp, cn, &acc) ||
-        prod > SIZE_MAX - pm || prod + pm > SIZE_MAX - bt || prod + pm + bt > SIZE_MAX - acc)
+    return (g->wd + g->s - 1) / g->s;
+}
+
+static size_t phased_floats(const crsae__geom *g, size_t *n)
+{
+    size_t rowf;
+    return crsae__mul((size_t)g->s, (size_t)phase_len(g), &rowf) &&
+           crsae__mul(rowf, (size_t)g->hd, n);
+}
+
+/* The phased copy of a plain image (pitch ldi), and back. */
+static void phase(const crsae__geom *g, const float *img, float *pimg)
+{
+    const int s = g->s, lp = phase_len(g), wd = g->wd;
+    for (int r = 0; r < g->hd; r++) {
+        const float *src = img + (size_t)r * g->ldi;
+        float *dst = pimg + (size_t)r * s * lp;
+        for (int p = 0; p < s; p++) {
+            const int n = (wd - p + s - 1) / s; /* pixels p, p + s, ... below wd */
+            for (int j = 0; j < n; j++)
+                dst[(size_t)p * lp + j] = src[p + (size_t)j * s];
+            for (int j = n; j < lp; j++)
+                dst[(size_t)p * lp + j] = 0.0f;
+        }
+    }
+}
+
+static void unphase(const crsae__geom *g, const float *pimg, float *img)
+{
+    const int s = g->s, lp = phase_len(g), wd = g->wd;
+    for (int r = 0; r < g->hd; r++) {
+        const float *src = pimg + (size_t)r * s * lp;
+        float *dst = img + (size_t)r * g->ldi;
+        for (int p = 0; p < s; p++) {
+            const int n = (wd - p + s - 1) / s;
+            for (int j = 0; j < n; j++)
+                dst[p + (size_t)j * s] = src[(size_t)p * lp + j];
+        }
+    }
+}
+
+/* The tape's parts, one after the other in one block: carve (t non-NULL)
+ * or only count; returns the floats needed, 0 on overflow. */
+typedef struct carver {
+    float *base;
+    size_t used;
+    int ok;
+} carver;
+
+static float *take(carver *cv, size_t n)
+{
+    if (!cv->ok || n > SIZE_MAX - cv->used) {
+        cv->ok = 0;
+        return NULL;
+    }
+    float *p = cv->base ? cv->base + cv->used : NULL;
+    cv->used += n;
+    return p;
+}
+
+static size_t layout(const crsae__geom *g, int T, crsae__tape *t, float *block)
+{
+    size_t code, img, pimg, pm, prod, bt, acc, code_t, pm_t;
+    const size_t kk = kk_of(g);
+    if (!crsae__mul((size_t)g->C, g->plane, &code) || !crsae__mul((size_t)g->hd, g->ldi, &img) ||
+        !phased_floats(g, &pimg) || !patches_floats(g, &pm) ||
+        !crsae__mul(kk, g->plane, &prod) || !crsae__mul(g->plane, (size_t)c_n(g), &bt) ||
+        !crsae__mul3(3, kk, (size_t)c_n(g), &acc) ||
+        !crsae__mul(code, (size_t)T, &code_t) || !crsae__mul(pm, (size_t)T, &pm_t))
         return 0;
-    return prod + pm + bt + acc;
+    crsae__tape dummy;
+    crsae__tape *d = t ? t : &dummy;
+    carver cv = {block, 0, 1};
+    d->w_prev = take(&cv, code_t);
+    d->z = take(&cv, code_t);
+    d->rp = take(&cv, pm_t);
+    d->gx = take(&cv, code);
+    d->gw = take(&cv, code);
+    d->gz = take(&cv, code);
+    d->carry = take(&cv, code);
+    d->img = take(&cv, img);
+    d->py = take(&cv, pimg);
+    d->pw = take(&cv, pimg);
+    d->prod = take(&cv, prod);
+    d->qp = take(&cv, pm);
+    d->bt = take(&cv, bt);
+    d->acc = take(&cv, acc);
+    return cv.ok ? cv.used : 0;
 }
 
 size_t crsae__tape_floats(const crsae__geom *g, int T)
 {
-    size_t code, img, pm, total;
-    if (!crsae__mul((size_t)g->C, g->plane, &code) || !crsae__mul((size_t)g->hd, g->ldi, &img) ||
-        !patches_floats(g, &pm) || pm > SIZE_MAX / 2 || code > (SIZE_MAX - pm) / 2)
-        return 0;
-    size_t per_iter = 2 * code + pm;
-    if (!crsae__mul(per_iter, (size_t)T, &total))
-        return 0;
-    size_t sc = scratch_floats(g);
-    if (!sc || code > SIZE_MAX / 8 || img > SIZE_MAX / 4 || 4 * code > SIZE_MAX - 2 * img ||
-        4 * code + 2 * img > SIZE_MAX - sc)
-        return 0;
-    size_t rest = 4 * code + 2 * img + sc;
-    if (total > SIZE_MAX - rest)
-        return 0;
-    return total + rest;
+    return layout(g, T, NULL, NULL);
 }
 
 void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int T, float *block)
 {
-    size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
-    size_t pm = kk_pad(g) * g->plane;
-    size_t cp = c_pad(g);
-    size_t cn = (size_t)(g->C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
-    size_t prod = (kk_pad(g) > cp ? kk_pad(g) : cp) * g->plane;
-    t->w_prev = block;
-    t->z = t->w_prev + code * (size_t)T;
-    t->rp = t->z + code * (size_t)T;
-    t->gx = t->rp + pm * (size_t)T;
-    t->gw = t->gx + code;
-    t->gz = t->gw + code;
-    t->carry = t->gz + code;
-    t->img = t->carry + code;
-    t->img2 = t->img + img;
-    t->prod = t->img2 + img;
-    t->qp = t->prod + prod;
-    t->bt = t->qp + pm;
-    t->acc = t->bt + g->plane * cn;
+    layout(g, T, t, block);
 }
 
-/* R = the patch matrix of img. */
-CRSAE_CLONES static void patches(const crsae__geom *g, const float *img, float *R)
+/* The first pixel of atom (u, 0)'s offset (a, b) in a phased image. */
+static size_t phased_at(const crsae__geom *g, int u, int a, int b)
 {
-    const int K = g->K, s = g->s, nu = g->nu, nv = g->nv, KK = K * K;
+    const size_t lp = (size_t)phase_len(g);
+    return (size_t)(u * g->s + a) * g->s * lp + (size_t)(b % g->s) * lp + (size_t)(b / g->s);
+}
+
+/* R = the patch matrix of the phased image pimg. */
+CRSAE_CLONES static void patches(const crsae__geom *g, const float *pimg, float *R)
+{
+    const int K = g->K, nu = g->nu, nv = g->nv;
     const size_t N = g->plane, used = (size_t)nu * (size_t)nv;
     for (int a = 0; a < K; a++)
         for (int b = 0; b < K; b++) {
             float *r = R + (size_t)(a * K + b) * N;
             for (int u = 0; u < nu; u++) {
-                const float *src = img + (size_t)(u * s + a) * g->ldi + b;
-                float *dst = r + (size_t)u * nv;
+                const float *restrict src = pimg + phased_at(g, u, a, b);
+                float *restrict dst = r + (size_t)u * nv;
                 for (int v = 0; v < nv; v++)
-                    dst[v] = src[(size_t)v * s];
+                    dst[v] = src[v];
             }
             for (size_t i = used; i < N; i++)
                 r[i] = 0.0f;
         }
-    memset(R + (size_t)KK * N, 0, (kk_pad(g) - (size_t)KK) * N * sizeof(float));
 }
 
-/* img += sign * (bank synthesis of code): one product (KKp x C) (C x plane)
- * gives every atom's patch, scattered onto the image (col2im). */
+/* pimg += sign * (bank synthesis of code): one product (KK x C) (C x
+ * plane) gives every atom's patch, added onto the phased image (col2im). */
 CRSAE_CLONES static void synth(const crsae__geom *g, const crsae__pack *p, const float *code,
-                               float sign, float *img, float *prod)
+                               float sign, float *pimg, float *prod)
 {
-    const int K = g->K, s = g->s, nu = g->nu, nv = g->nv;
+    const int K = g->K, nu = g->nu, nv = g->nv;
     const size_t N = g->plane;
-    crsae__gemm(p->KKp, (int)N, p->C, p->syn, (size_t)p->C, code, N, prod, N);
+    crsae__gemm(p->KK, (int)N, p->C, p->syn, (size_t)p->C, code, N, prod, N);
     for (int a = 0; a < K; a++)
         for (int b = 0; b < K; b++) {
             const float *pr = prod + (size_t)(a * K + b) * N;
             for (int u = 0; u < nu; u++) {
-                float *dst = img + (size_t)(u * s + a) * g->ldi + b;
-                const float *src = pr + (size_t)u * nv;
+                float *restrict dst = pimg + phased_at(g, u, a, b);
+                const float *restrict src = pr + (size_t)u * nv;
                 for (int v = 0; v < nv; v++)
-                    dst[(size_t)v * s] += sign * src[v];
+                    dst[v] += sign * src[v];
             }
         }
 }
 
 /* code = bank analysis of the image whose patch matrix is R. */
-static void analyse(const crsae__geom *g, const crsae__pack *p, const float *R, float *code,
-                    float *prod)
+static void analyse(const crsae__geom *g, const crsae__pack *p, const float *R, float *code)
 {
     const size_t N = g->plane;
-    if (p->Cp == g->C) {
-        crsae__gemm(p->Cp, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, code, N);
-        return;
-    }
-    crsae__gemm(p->Cp, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, prod, N);
-    memcpy(code, prod, (size_t)g->C * N * sizeof(float));
+    crsae__gemm(g->C, (int)N, p->KK, p->ana, (size_t)p->KK, R, N, code, N);
 }
 
-/* dbank[c][a][b] += scale * sum_{u,v} code[c][u][v] img[u s + a][v s + b]:
- * img's patch matrix R (KKp x plane) times the codes transposed (plane x
- * Cn, built in bt), one product into acc (KKp x Cn). */
-CRSAE_CLONES static void filter_grad(const crsae__geom *g, const float *R, const float *code,
-                                     float scale, float *dbank, float *bt, float *acc)
+/* acc[a K + b][c] += sum_{u,v} code[c][u][v] img[u s + a][v s + b]: img's
+ * patch matrix R (KK x plane) times the codes transposed (plane x Cn,
+ * built in bt, its columns C..Cn-1 zero), one product added to acc (KK x
+ * Cn).  The filter sums stay in that layout for the whole backward pass
+ * (add_filter_sums). */
+static void filter_grad(const crsae__geom *g, const float *R, const float *code, float *bt,
+                        float *acc)
 {
-    const int KK = g->K * g->K, C = g->C;
-    const int Cn = (C + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
+    const int Cn = c_n(g);
     const size_t N = g->plane;
-    for (size_t i = 0; i < N; i++) {
-        float *row = bt + i * (size_t)Cn;
-        for (int c = 0; c < C; c++)
-            row[c] = code[(size_t)c * N + i];
-        for (int c = C; c < Cn; c++)
-            row[c] = 0.0f;
-    }
-    crsae__gemm((int)kk_pad(g), Cn, (int)N, R, N, bt, (size_t)Cn, acc, (size_t)Cn);
+    crsae__transpose(g->C, (int)N, code, N, bt, (size_t)Cn);
+    crsae__gemm_acc((int)kk_of(g), Cn, (int)N, R, N, bt, (size_t)Cn, acc, (size_t)Cn);
+}
+
+/* dbank[c][k] += scale * acc[k][c]. */
+static void add_filter_sums(const crsae__geom *g, const float *acc, float scale, float *dbank)
+{
+    const int KK = g->K * g->K, C = g->C, Cn = c_n(g);
     for (int c = 0; c < C; c++)
         for (int k = 0; k < KK; k++)
             dbank[(size_t)c * KK + k] += scale * acc[(size_t)k * Cn + c];
@@ -235,24 +286,25 @@ CRSAE_CLONES static void step_back(size_t n, float step, const float *restrict g
 void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *y,
                     crsae__tape *t)
 {
-    const size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
-    const size_t pm = kk_pad(g) * g->plane;
+    const size_t code = (size_t)g->C * g->plane, pm = kk_of(g) * g->plane;
+    const size_t pimg = (size_t)g->hd * g->s * phase_len(g); /* checked by the tape's size */
     const int T = e->iterations;
     const float step = e->inv_lipschitz;
     float *x = t->gx, *w = t->gw; /* forward state, reused as gradients later */
-    float *r = t->img2;
     memset(x, 0, code * sizeof(float));
     memset(w, 0, code * sizeof(float));
+    phase(g, y, t->py);
     double tk = 1.0;
     for (int k = 0; k < T; k++) {
         float *wp = t->w_prev + code * (size_t)k, *z = t->z + code * (size_t)k;
         float *rp = t->rp + pm * (size_t)k;
         memcpy(wp, w, code * sizeof(float));
-        memcpy(r, y, img * sizeof(float));
-        if (k > 0) /* w_0 = 0 */
-            synth(g, e->dec, w, -1.0f, r, t->prod);
-        patches(g, r, rp);
-        analyse(g, e->enc, rp, z, t->prod);
+        if (k > 0) { /* r = y - H w; w_0 = 0 */
+            memcpy(t->pw, t->py, pimg * sizeof(float));
+            synth(g, e->dec, w, -1.0f, t->pw, t->prod);
+        }
+        patches(g, k > 0 ? t->pw : t->py, rp);
+        analyse(g, e->enc, rp, z);
         double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk * tk));
         float m = (float)((tk - 1.0) / tn);
         tk = tn;
@@ -261,22 +313,31 @@ void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *
             forward_update(g->plane, step, e->bias[c], m, wp + o, z + o, x + o, w + o);
         }
     }
-    memset(t->img, 0, img * sizeof(float));
-    synth(g, e->out, x, 1.0f, t->img, t->prod); /* the reconstruction W_d x_T */
+    memset(t->pw, 0, pimg * sizeof(float));
+    synth(g, e->out, x, 1.0f, t->pw, t->prod); /* the reconstruction W_d x_T */
+    unphase(g, t->pw, t->img);
 }
 
 void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape *t,
                      crsae__grads *grads)
 {
-    const size_t code = (size_t)g->C * g->plane, img = (size_t)g->hd * g->ldi;
-    const size_t pm = kk_pad(g) * g->plane;
+    const size_t code = (size_t)g->C * g->plane, pm = kk_of(g) * g->plane;
+    const size_t sums = kk_of(g) * (size_t)c_n(g);
+    const size_t pimg = (size_t)g->hd * g->s * phase_len(g);
     const int T = e->iterations;
     const float step = e->inv_lipschitz;
     const float *x = t->gx; /* x_T, left there by crsae__forward */
-    patches(g, t->img, t->qp);
-    filter_grad(g, t->qp, x, 1.0f, grads->dWd, t->bt, t->acc);
+    float *acc_d = t->acc, *acc_e = acc_d + sums, *acc_h = acc_e + sums;
+    memset(t->acc, 0, 3 * sums * sizeof(float));
+    if (g->C < c_n(g)) /* the transposed codes' padding columns */
+        for (size_t i = 0; i < g->plane; i++)
+            memset(t->bt + i * (size_t)c_n(g) + g->C, 0,
+                   (size_t)(c_n(g) - g->C) * sizeof(float));
+    phase(g, t->img, t->pw);
+    patches(g, t->pw, t->qp);
+    filter_grad(g, t->qp, x, t->bt, acc_d);
     float *gx = t->gx, *gw = t->gw, *gz = t->gz, *carry = t->carry;
-    analyse(g, e->out, t->qp, gx, t->prod); /* gx = W_d^T e (overwrites x_T) */
+    analyse(g, e->out, t->qp, gx); /* gx = W_d^T e (overwrites x_T) */
     memset(gw, 0, code * sizeof(float));
     /* momentum factors again, forwards, to walk them backwards */
     double ts[CRSAE_MAX_ITERATIONS + 1];
@@ -292,18 +353,21 @@ void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape 
             grads->dbias[c] += threshold_backward(g->plane, m, e->bias[c], z + o, gw + o,
                                                   gx + o, gz + o, carry + o);
         }
-        filter_grad(g, rp, gz, step, grads->dWe, t->bt, t->acc);
+        filter_grad(g, rp, gz, t->bt, acc_e);
         if (k == 0) { /* w_0 = 0: no gradient reaches H or w_0 */
             step_back(code, step, gz, carry, gw, gx);
             break;
         }
-        memset(t->img, 0, img * sizeof(float));
-        synth(g, e->enc, gz, 1.0f, t->img, t->prod); /* q = W_e gz */
-        patches(g, t->img, t->qp);
-        filter_grad(g, t->qp, wp, -step, grads->dH, t->bt, t->acc);
-        analyse(g, e->dec, t->qp, gw, t->prod); /* gw = H^T q */
+        memset(t->pw, 0, pimg * sizeof(float));
+        synth(g, e->enc, gz, 1.0f, t->pw, t->prod); /* q = W_e gz */
+        patches(g, t->pw, t->qp);
+        filter_grad(g, t->qp, wp, t->bt, acc_h);
+        analyse(g, e->dec, t->qp, gw); /* gw = H^T q */
         step_back(code, step, gz, carry, gw, gx);
     }
+    add_filter_sums(g, acc_d, 1.0f, grads->dWd);
+    add_filter_sums(g, acc_e, step, grads->dWe);
+    add_filter_sums(g, acc_h, -step, grads->dH);
 }
 
 double crsae__loss_grad(const crsae__geom *g, const crsae__encoder *e, const float *y,

@@ -25,10 +25,12 @@ typedef struct crsae__tape {
     float *z;      /* T code arrays: z_k before the threshold */
     float *rp;     /* T patch matrices of r_k = y - H w_{k-1} */
     float *gx, *gw, *gz, *carry; /* code arrays */
-    float *img, *img2;           /* images */
+    float *img;                  /* an image (hd x ldi) */
+    float *py, *pw;              /* phased images (train_grad.c): y, work */
     float *prod;                 /* a product's output */
     float *qp;                   /* a patch matrix */
-    float *bt, *acc;             /* a code transposed, filter sums */
+    float *bt;                   /* a code transposed */
+    float *acc;                  /* filter sums of W_d, W_e, H (each KK x Cn) */
 } crsae__tape;
 
 /* Floats the tape needs (0 on overflow). */
