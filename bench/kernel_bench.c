@@ -59,13 +59,13 @@ void bench_kernels(const crsae_model *m, double peak1)
     /* H and H^T, one code row of a 1000-pixel-wide tile at a time */
     crsae__geom g;
     crsae__geom_init(&g, C, K, s, 40, (1000 - K) / s + 1);
-    size_t ni = (size_t)g.hd * g.ldi, nc = (size_t)C * g.plane;
+    size_t ni = (size_t)g.hd * g.ldi, nc = g.code;
     float *img = filled(ni, 1, 1.0f), *code = filled(nc, 2, 0.1f);
     float *row = crsae__malloc_aligned(crsae__row_scratch(&g) * sizeof(float));
     float *ring = crsae__malloc_aligned(crsae__fista_ring(&g) * sizeof(float));
     float *x = filled(nc, 3, 0.0f), *w = filled(nc, 4, 0.0f), *rec = filled(ni, 5, 0.0f);
     const int lp = (g.wd + s - 1) / s; /* phased rows, as the encoder keeps them */
-    float *imgp = filled((size_t)g.hd * s * lp, 9, 1.0f);
+    float *imgp = filled((size_t)g.hd * s * lp + CRSAE_NR, 9, 1.0f); /* + what H^T may read */
     if (!img || !code || !row || !ring || !x || !w || !rec || !imgp) {
         fprintf(stderr, "crsae-bench: out of memory\n");
         goto done;

@@ -93,7 +93,7 @@ static double our_fista(const lasso *p, const crsae_model *m, int T)
     for (int c = 0; c < p->C; c++)
         bias[c] = (float)(p->lambda / m->lipschitz);
     crsae__encoder e = {&pk, &pk, &pk, bias, 1.0f / m->lipschitz, T, 0};
-    size_t ni = (size_t)g.hd * g.ldi, nc = (size_t)g.C * g.plane;
+    size_t ni = (size_t)g.hd * g.ldi, nc = g.code;
     crsae__fista_buf buf;
     buf.r = malloc(ni * sizeof(float));
     buf.x = malloc(nc * sizeof(float));
@@ -111,10 +111,10 @@ static double our_fista(const lasso *p, const crsae_model *m, int T)
         for (int u = 0; u < p->nu; u++)
             for (int v = 0; v < p->nv; v++) {
                 x[((size_t)c * p->nu + u) * p->nv + v] =
-                    buf.x[(size_t)c * g.plane + (size_t)u * g.ldv + v];
+                    buf.x[(size_t)c * g.plane + (size_t)u * g.rowp + v];
                 /* padding columns stay zero */
                 for (int vv = p->nv; vv < g.ldv; vv++)
-                    assert_true(buf.x[(size_t)c * g.plane + (size_t)u * g.ldv + vv] == 0.0f);
+                    assert_true(buf.x[(size_t)c * g.plane + (size_t)u * g.rowp + vv] == 0.0f);
             }
     double f = objective(p, x);
     crsae__pack_free(&pk);
@@ -227,7 +227,7 @@ static void test_wavefront_groups_agree(void **state)
             bias[i] = tu_uniform(&seed, 0.0f, 0.05f);
         crsae__pack pk;
         assert_int_equal(crsae__pack_init(&pk, bank, C, K), 0);
-        const size_t ni = (size_t)g.hd * g.ldi, nc = (size_t)C * g.plane;
+        const size_t ni = (size_t)g.hd * g.ldi, nc = g.code;
         float *y = malloc(ni * sizeof(float)), *first = malloc(ni * sizeof(float));
         for (size_t i = 0; i < ni; i++)
             y[i] = tu_uniform(&seed, 0.0f, 1.0f);

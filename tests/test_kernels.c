@@ -104,7 +104,7 @@ static void check_operators(opcase oc, uint64_t seed)
     crsae__pack pk;
     assert_int_equal(crsae__pack_init(&pk, bank, oc.C, oc.K), 0);
     size_t ncode = (size_t)oc.C * oc.nu * oc.nv, nimg = (size_t)g.hd * g.wd;
-    float *code = calloc((size_t)oc.C * g.plane, sizeof(float));
+    float *code = calloc(g.code, sizeof(float));
     float *img = calloc(nimg, sizeof(float));
     float *row = malloc(crsae__row_scratch(&g) * sizeof(float));
     double *dcode = malloc(ncode * sizeof(double)), *dimg = malloc(nimg * sizeof(double));
@@ -113,7 +113,7 @@ static void check_operators(opcase oc, uint64_t seed)
         for (int u = 0; u < oc.nu; u++)
             for (int v = 0; v < oc.nv; v++) {
                 float z = tu_uniform(&st, -1, 1);
-                code[(size_t)c * g.plane + (size_t)u * g.ldv + v] = z;
+                code[(size_t)c * g.plane + (size_t)u * g.rowp + v] = z;
                 dcode[((size_t)c * oc.nu + u) * oc.nv + v] = z;
             }
     for (size_t i = 0; i < nimg; i++)
@@ -155,7 +155,7 @@ static void check_operators(opcase oc, uint64_t seed)
         const float *G = crsae__analysis_row(&g, &pk, y, u, row);
         for (int c = 0; c < oc.C; c++)
             for (int v = 0; v < oc.nv; v++)
-                rhs += G[(size_t)c * g.ldv + v] * code[(size_t)c * g.plane + (size_t)u * g.ldv + v];
+                rhs += G[(size_t)c * g.ldv + v] * code[(size_t)c * g.plane + (size_t)u * g.rowp + v];
     }
     assert_true(fabs(lhs - rhs) <= 1e-5 * (scale + 1.0));
 

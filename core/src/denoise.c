@@ -279,7 +279,7 @@ static crsae_status alloc_workers(plan *p, int n)
     crsae__geom g;
     crsae__geom_init(&g, p->C, p->K, p->s, p->nu_max, p->nv_max);
     size_t img, code, ring = crsae__fista_ring(&g);
-    if (!crsae__mul(g.ldi, (size_t)g.hd, &img) || !crsae__mul((size_t)g.C, g.plane, &code) ||
+    if (!crsae__mul(g.ldi, (size_t)g.hd, &img) || !crsae__mul3((size_t)g.nu, (size_t)g.C, (size_t)g.ldv, &code) ||
         img > SIZE_MAX / sizeof(float) || code > SIZE_MAX / sizeof(float) || !ring ||
         ring > SIZE_MAX / sizeof(float))
         return CRSAE_ERR_TOO_LARGE;

@@ -30,7 +30,9 @@ void crsae__geom_init(crsae__geom *g, int C, int K, int s, int nu, int nv)
     g->hd = (nu - 1) * s + K;
     g->wd = (nv - 1) * s + K;
     g->ldi = (size_t)g->wd;
-    g->plane = (size_t)nu * (size_t)g->ldv;
+    g->plane = (size_t)g->ldv;
+    g->rowp = (size_t)C * (size_t)g->ldv;
+    g->code = (size_t)nu * g->rowp;
 }
 
 static int ring_rows(const crsae__geom *g)
@@ -49,28 +51,30 @@ static size_t ring_row_floats(const crsae__geom *g)
     return (size_t)g->s * (size_t)phase_len(g);
 }
 
-/* The rings of a group, then the domain y itself, phased once. */
+/* The rings of a group, then the domain y itself, phased once, then the
+ * CRSAE_NR floats the analysis may read past the last row (kernels.h). */
 size_t crsae__fista_ring(const crsae__geom *g)
 {
     size_t rows = (size_t)CRSAE_WAVE_MAX * (size_t)ring_rows(g), n;
     if (rows > SIZE_MAX - (size_t)g->hd ||
-        !crsae__mul(rows + (size_t)g->hd, ring_row_floats(g), &n))
+        !crsae__mul(rows + (size_t)g->hd, ring_row_floats(g), &n) || n > SIZE_MAX - CRSAE_NR)
         return 0;
-    return n;
+    return n + CRSAE_NR;
 }
 
-/* One FISTA update of code row u from its analysis G. */
+/* One FISTA update of code row u from its analysis G (columns nv.. of G
+ * are not results; those of x and w stay zero). */
 CRSAE_CLONES static void update_row(const crsae__geom *g, const crsae__encoder *e, const float *G,
                                     int u, float momentum, float *x, float *w)
 {
-    const int ldv = g->ldv;
+    const int ldv = g->ldv, nv = g->nv;
     const float step = e->inv_lipschitz;
     for (int c = 0; c < g->C; c++) {
         const float b = e->bias[c];
         const float *gr = G + (size_t)c * ldv;
-        float *xr = x + (size_t)c * g->plane + (size_t)u * ldv;
-        float *wr = w + (size_t)c * g->plane + (size_t)u * ldv;
-        for (int v = 0; v < ldv; v++) {
+        float *xr = x + (size_t)c * g->plane + (size_t)u * g->rowp;
+        float *wr = w + (size_t)c * g->plane + (size_t)u * g->rowp;
+        for (int v = 0; v < nv; v++) {
             float xn = crsae__soft_threshold(wr[v] + step * gr[v], b);
             wr[v] = xn + momentum * (xn - xr[v]);
             xr[v] = xn;
@@ -150,8 +154,8 @@ static int run(const crsae__geom *g, const crsae__encoder *e, const float *y, fl
     const int R = ring_rows(g), q = (g->K - 1) / g->s, nu = g->nu, T = e->iterations;
     const int group = e->stages > 0 && e->stages < CRSAE_WAVE_MAX ? e->stages : CRSAE_WAVE_MAX;
     stage st[CRSAE_WAVE_MAX];
-    memset(buf->x, 0, (size_t)g->C * g->plane * sizeof(float));
-    memset(buf->w, 0, (size_t)g->C * g->plane * sizeof(float));
+    memset(buf->x, 0, g->code * sizeof(float));
+    memset(buf->w, 0, g->code * sizeof(float));
     if (recon)
         memset(recon, 0, (size_t)g->hd * g->ldi * sizeof(float));
     float *yp = buf->ring + (size_t)CRSAE_WAVE_MAX * R * ring_row_floats(g);

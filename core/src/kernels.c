@@ -50,9 +50,8 @@
     ROWS(GEMM_PTRS, NW)                                                               \
     for (int j0 = J0; j0 < J1; j0 += NW) {                                            \
         ROWS(GEMM_INIT, NW)                                                           \
-        const float *b = B + j0;                                                      \
         for (int k = 0; k < Kd; k++) {                                                \
-            const float *bk = b + (size_t)k * ldb;                                    \
+            const float *bk = Bk[k] + j0;                                             \
             ROWS(GEMM_LOAD, NW)                                                       \
             for (int j = 0; j < NW; j++) {                                            \
                 const float bj = bk[j];                                               \
@@ -64,10 +63,12 @@
         }                                                                             \
     }                                                                                 \
     }
+/* B comes as its rows' addresses Bk[0..Kd-1] (the encoder's analysis reads
+ * the rows of its residual where they are, with no im2col copy). */
 #define GEMM_ARGS                                                                     \
-    int N, int Kd, const float *restrict A, size_t lda, const float *restrict B,      \
-        size_t ldb, float *restrict Cm, size_t ldc
-typedef void (*band_fn)(int N, int Kd, const float *A, size_t lda, const float *B, size_t ldb,
+    int N, int Kd, const float *restrict A, size_t lda, const float *const *restrict Bk, \
+        float *restrict Cm, size_t ldc
+typedef void (*band_fn)(int N, int Kd, const float *A, size_t lda, const float *const *Bk,
                         float *Cm, size_t ldc);
 
 /* A function per band height H and ACC (a constant, so that the
@@ -88,14 +89,14 @@ typedef void (*band_fn)(int N, int Kd, const float *A, size_t lda, const float *
 #define TILES16(H) GEMM_TILES(GEMM_ROWS##H, CRSAE_NR, 0, N)
 
 BANDS4(, plain_band, TILES16)
-static const band_fn plain_bands[2][5] = TABLE4(plain_band);
+static const band_fn plain_bands[2][9] = TABLE4(plain_band);
 
 BANDS4(CRSAE_CLONES, band, TILES16)
-static const band_fn bands[2][5] = TABLE4(band);
+static const band_fn bands[2][9] = TABLE4(band);
 
 /* M rows as bands of at most maxh rows, as even as they can be. */
 static void run_bands(const band_fn *tab, int maxh, int M, int N, int Kd, const float *A,
-                      size_t lda, const float *B, size_t ldb, float *Cm, size_t ldc)
+                      size_t lda, const float *const *Bk, float *Cm, size_t ldc)
 {
     const int n = (M + maxh - 1) / maxh;
     if (n == 0)
@@ -104,15 +105,30 @@ static void run_bands(const band_fn *tab, int maxh, int M, int N, int Kd, const 
     int i0 = 0;
     for (int i = 0; i < n; i++) {
         const int rows = i < n - shorter ? h : h - 1;
-        tab[rows](N, Kd, A + (size_t)i0 * lda, lda, B, ldb, Cm + (size_t)i0 * ldc, ldc);
+        tab[rows](N, Kd, A + (size_t)i0 * lda, lda, Bk, Cm + (size_t)i0 * ldc, ldc);
         i0 += rows;
+    }
+}
+
+/* The rows of B in chunks of KCHUNK addresses: each chunk after the first
+ * adds to C, which is the same sequence of sums as one pass. */
+#define KCHUNK 256
+static void run_chunks(const band_fn tab[2][9], int maxh, int M, int N, int Kd, const float *A,
+                       size_t lda, const float *B, size_t ldb, float *Cm, size_t ldc, int acc)
+{
+    const float *rows[KCHUNK];
+    for (int k0 = 0; k0 < Kd || k0 == 0; k0 += KCHUNK) {
+        const int n = Kd - k0 < KCHUNK ? Kd - k0 : KCHUNK;
+        for (int k = 0; k < n; k++)
+            rows[k] = B + (size_t)(k0 + k) * ldb;
+        run_bands(tab[acc || k0 > 0], maxh, M, N, n, A + k0, lda, rows, Cm, ldc);
     }
 }
 
 void crsae__gemm_plain(int M, int N, int Kd, const float *A, size_t lda, const float *B,
                        size_t ldb, float *Cm, size_t ldc, int acc)
 {
-    run_bands(plain_bands[acc != 0], 4, M, N, Kd, A, lda, B, ldb, Cm, ldc);
+    run_chunks(plain_bands, 4, M, N, Kd, A, lda, B, ldb, Cm, ldc, acc);
 }
 
 #ifdef CRSAE_HAVE_CLONES
@@ -148,7 +164,7 @@ typedef float v16f __attribute__((vector_size(64)));
         for (int j0 = J0; j0 < J1; j0 += NW) {                                        \
             ROWS(V_INIT, NW)                                                          \
             for (int k = 0; k < Kd; k++) {                                            \
-                const float *bk = B + (size_t)k * ldb + j0;                           \
+                const float *bk = Bk[k] + j0;                                         \
                 v16f b0, b1 = {0};                                                    \
                 V_LOAD(b0, bk);                                                       \
                 if (NW == 32)                                                         \
@@ -206,11 +222,24 @@ static void gemm(int M, int N, int Kd, const float *A, size_t lda, const float *
 {
 #ifdef CRSAE_HAVE_CLONES
     if (gemm_rows() == 8) {
-        run_bands(bands32[acc != 0], 8, M, N, Kd, A, lda, B, ldb, Cm, ldc);
+        run_chunks(bands32, 8, M, N, Kd, A, lda, B, ldb, Cm, ldc, acc);
         return;
     }
 #endif
-    run_bands(bands[acc != 0], 4, M, N, Kd, A, lda, B, ldb, Cm, ldc);
+    run_chunks(bands, 4, M, N, Kd, A, lda, B, ldb, Cm, ldc, acc);
+}
+
+/* The product with B given as the addresses of its Kd rows. */
+static void gemm_at(int M, int N, int Kd, const float *A, size_t lda, const float *const *Bk,
+                    float *Cm, size_t ldc)
+{
+#ifdef CRSAE_HAVE_CLONES
+    if (gemm_rows() == 8) {
+        run_bands(bands32[0], 8, M, N, Kd, A, lda, Bk, Cm, ldc);
+        return;
+    }
+#endif
+    run_bands(bands[0], 4, M, N, Kd, A, lda, Bk, Cm, ldc);
 }
 
 void crsae__gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B, size_t ldb,
@@ -368,7 +397,7 @@ void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const floa
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
     float *P = scratch + (size_t)p->KK * ldv; /* KK x ldv */
-    crsae__gemm(p->KK, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
+    crsae__gemm(p->KK, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * g->rowp, g->plane, P,
                 (size_t)ldv);
     for (int a = 0; a < K; a++) {
         float *row = img + (size_t)(u * s + a) * g->ldi;
@@ -384,24 +413,18 @@ void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const floa
 /* Phased rows: a row of wd pixels stored as its s phases, phase p holding
  * pixels p, p + s, p + 2s, ... at p * lp.  The atom at v covers pixels
  * v s + b, that is phase b mod s from index v + b / s: contiguous in v, so
- * the gather and the scatter below are plain vector copies and adds. */
-CRSAE_CLONES
+ * the analysis multiplies the rows where they lie (the product reads B by
+ * its rows' addresses) and the synthesis scatters with vector adds. */
 const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
                                     const float *const *rows, int lp, float *scratch)
 {
-    const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
-    float *R = scratch;                         /* KK x ldv */
-    float *G = scratch + (size_t)p->KK * ldv;   /* C x ldv */
+    const int K = g->K, s = g->s, ldv = g->ldv;
+    float *G = scratch + (size_t)p->KK * ldv; /* C x ldv */
+    const float *at[CRSAE_MAX_SIZE * CRSAE_MAX_SIZE];
     for (int a = 0; a < K; a++)
-        for (int b = 0; b < K; b++) {
-            float *r = R + (size_t)(a * K + b) * ldv;
-            const float *src = rows[a] + (size_t)(b % s) * lp + b / s;
-            for (int v = 0; v < nv; v++)
-                r[v] = src[v];
-            for (int v = nv; v < ldv; v++)
-                r[v] = 0.0f;
-        }
-    crsae__gemm(p->C, ldv, p->KK, p->ana, (size_t)p->KK, R, (size_t)ldv, G, (size_t)ldv);
+        for (int b = 0; b < K; b++)
+            at[a * K + b] = rows[a] + (size_t)(b % s) * lp + b / s;
+    gemm_at(p->C, ldv, p->KK, p->ana, (size_t)p->KK, at, G, (size_t)ldv);
     return G;
 }
 
@@ -411,7 +434,7 @@ void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const f
 {
     const int K = g->K, s = g->s, nv = g->nv, ldv = g->ldv;
     float *P = scratch + (size_t)p->KK * ldv; /* KK x ldv */
-    crsae__gemm(p->KK, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * ldv, g->plane, P,
+    crsae__gemm(p->KK, ldv, p->C, p->syn, (size_t)p->C, code + (size_t)u * g->rowp, g->plane, P,
                 (size_t)ldv);
     for (int a = 0; a < K; a++)
         for (int b = 0; b < K; b++) {

@@ -4,7 +4,10 @@
  * exactly nu x nv atoms of a K x K dictionary at stride s:
  * hd = (nu-1)s + K, wd = (nv-1)s + K.  A code is C planes of nu rows of
  * ldv floats (ldv >= nv, a multiple of CRSAE_NR; columns nv..ldv-1 are kept
- * zero), plane pitch `plane` floats.
+ * zero): row u of plane c at c * plane + u * rowp.  The encoder interleaves
+ * the planes (plane = ldv, rowp = C ldv: a code row's C planes lie
+ * together, so an iteration's sweep reads and writes contiguous memory);
+ * training keeps whole planes (rowp = ldv).
  *
  * Both operators are small matrix products per code row: the analysis
  * H^T r gathers the K*K pixels under each atom (im2col) and multiplies by
@@ -33,6 +36,8 @@ typedef struct crsae__geom {
     int hd, wd;
     size_t ldi;   /* row pitch of domain images */
     size_t plane; /* pitch between code planes */
+    size_t rowp;  /* pitch between code rows */
+    size_t code;  /* floats of a whole code */
 } crsae__geom;
 
 /* A filter bank packed for the kernels: ana is C x KK (analysis), syn is
@@ -63,7 +68,11 @@ void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const floa
 
 /* The same two kernels on phased rows, as the encoder keeps its residuals
  * (kernels.c): rows[a] holds image row u*s + a as its s phases, phase p
- * (pixels p, p+s, p+2s, ...) at offset p * lp, with lp >= nv + (K-1)/s. */
+ * (pixels p, p+s, p+2s, ...) at offset p * lp, with lp >= nv + (K-1)/s.
+ * The analysis reads each phase as ldv floats from its atom's start, that
+ * is up to CRSAE_NR - 1 floats past a row's end (which must be readable),
+ * and its columns nv..ldv-1 hold whatever that gives: only columns below
+ * nv are results. */
 const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
                                     const float *const *rows, int lp, float *scratch);
 void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const float *code,

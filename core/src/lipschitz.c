@@ -13,7 +13,7 @@ crsae_status crsae_model_estimate_lipschitz(const crsae_model *m, float *lipschi
         return CRSAE_ERR_INVALID_ARGUMENT;
     crsae__geom g;
     crsae__geom_init(&g, m->filters, m->size, m->stride, 32, 32);
-    size_t code = (size_t)g.C * g.plane, img = (size_t)g.hd * g.ldi;
+    size_t code = g.code, img = (size_t)g.hd * g.ldi;
     crsae__pack pk;
     if (crsae__pack_init(&pk, m->dec, m->filters, m->size))
         return CRSAE_ERR_NOMEM;
@@ -29,7 +29,7 @@ crsae_status crsae_model_estimate_lipschitz(const crsae_model *m, float *lipschi
     for (int c = 0; c < g.C; c++)
         for (int u = 0; u < g.nu; u++)
             for (int v = 0; v < g.nv; v++)
-                x[(size_t)c * g.plane + (size_t)u * g.ldv + v] = (float)crsae__rng_normal(&rng);
+                x[(size_t)c * g.plane + (size_t)u * g.rowp + v] = (float)crsae__rng_normal(&rng);
     double lambda = 0.0;
     for (int it = 0; it < 200; it++) {
         double nx = 0.0;
@@ -49,7 +49,7 @@ crsae_status crsae_model_estimate_lipschitz(const crsae_model *m, float *lipschi
             const float *G = crsae__analysis_row(&g, &pk, r, u, row);
             for (int c = 0; c < g.C; c++)
                 for (int v = 0; v < g.nv; v++)
-                    x[(size_t)c * g.plane + (size_t)u * g.ldv + v] = G[(size_t)c * g.ldv + v];
+                    x[(size_t)c * g.plane + (size_t)u * g.rowp + v] = G[(size_t)c * g.ldv + v];
         }
         double nn = 0.0;
         for (size_t i = 0; i < code; i++)

@@ -25,6 +25,8 @@ void crsae__geom_init_train(crsae__geom *g, int C, int K, int s, int nu, int nv)
     crsae__geom_init(g, C, K, s, nu, nv);
     g->ldv = nv;
     g->plane = ((size_t)nu * (size_t)nv + CRSAE_NR - 1) / CRSAE_NR * CRSAE_NR;
+    g->rowp = (size_t)nv;
+    g->code = (size_t)C * g->plane;
 }
 
 static size_t kk_of(const crsae__geom *g)
