@@ -139,6 +139,15 @@ static void code_range(const plan *p, int a0, int a1, int shift, int ncode, int 
     *origin = *lo * p->s + off;
 }
 
+/* A pixel projected on a colour plane (row m of the colour matrix). */
+static inline float project(const plan *p, const float *m, const float *px)
+{
+    float v = m[0] * px[0];
+    if (p->colours == 3)
+        v += m[1] * px[1] + m[2] * px[2];
+    return v;
+}
+
 static void run_item(plan *p, worker *wk, int item)
 {
     const int t = item / p->per_tile;
@@ -158,16 +167,22 @@ static void run_item(plan *p, worker *wk, int item)
     /* Fetch the domain: mirrored pixels, projected on this colour plane. */
     const float *m = p->M[plane];
     const int ch = p->channels;
+    /* columns [in0, in1) of the domain lie inside the image: no mirror() */
+    const int in0 = ox < 0 ? (-ox < g.wd ? -ox : g.wd) : 0;
+    const int in1 = p->W - ox < g.wd ? (p->W - ox > in0 ? p->W - ox : in0) : g.wd;
     for (int r = 0; r < g.hd; r++) {
         const float *src = p->in + (size_t)mirror(oy + r, p->H) * p->in_stride;
         float *dst = wk->y + (size_t)r * g.ldi;
-        for (int c = 0; c < g.wd; c++) {
-            const float *px = src + (size_t)mirror(ox + c, p->W) * ch;
-            float v = m[0] * px[0];
-            if (p->colours == 3)
-                v += m[1] * px[1] + m[2] * px[2];
-            dst[c] = v;
-        }
+        for (int c = 0; c < in0; c++)
+            dst[c] = project(p, m, src + (size_t)mirror(ox + c, p->W) * ch);
+        if (ch == 1)
+            for (int c = in0; c < in1; c++)
+                dst[c] = m[0] * src[ox + c];
+        else
+            for (int c = in0; c < in1; c++)
+                dst[c] = project(p, m, src + (size_t)(ox + c) * ch);
+        for (int c = in1; c < g.wd; c++)
+            dst[c] = project(p, m, src + (size_t)mirror(ox + c, p->W) * ch);
     }
     if (crsae__fista(&g, &p->encoder, wk->y, wk->buf.r, &wk->buf, &p->cancel, &p->done))
         return;
