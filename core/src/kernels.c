@@ -1,10 +1,11 @@
-/* kernels.c - GEMM micro-kernel, im2col/col2im for strided atoms.
+/* kernels.c - the GEMM, a transpose, im2col/col2im for strided atoms.
  *
- * The product is written in plain C with a fixed MR x NR block of
- * accumulators so that the compiler keeps them in vector registers.  When
- * built with CRSAE_SIMD_CLONES the same source is compiled for AVX2+FMA and
- * AVX-512 as well and the best one is picked at load time; the build
- * option -Dsimd=false keeps only the plain path. */
+ * The product's micro-tiles keep their accumulators in registers as GCC
+ * vector types (lowered to the target's vectors); plain C loops are the
+ * reference and the path of other compilers.  When built with
+ * CRSAE_SIMD_CLONES the tiles are also compiled for AVX2+FMA and AVX-512
+ * and the best is picked at run time; -Dsimd=false keeps the portable
+ * build (no x86 target attributes, no intrinsics). */
 #include "kernels.h"
 #include "internal.h"
 
@@ -15,14 +16,12 @@
 #include <immintrin.h>
 #endif
 
-/* The product is cut into bands of at most 4 rows of A (and C), or, on
- * AVX-512 only, 8 - with two FMA pipes of latency 4, four chains of 16
- * lanes leave half of them idle, and sixteen ymm accumulators would spill
- * on AVX2.  A band of h rows goes through micro-tiles of h x 16 (and, on
- * AVX-512, h x 32: sixteen zmm accumulators, twice the chains the FMA
- * pipes need, so a late load stalls nothing).  The bands of an M-row
- * product are as even as they can be (49 rows: seven of 7, not six of 8
- * and one of 1, nor 56 with padding).
+/* The product is cut into bands of at most GENERIC_ROWS (6) rows of A
+ * (and C), or, on AVX-512, 8.  A band of h rows goes through micro-tiles
+ * of h x 16 (and, on AVX-512, h x 32: sixteen zmm accumulators, twice the
+ * chains two FMA pipes of latency 4 need, so a late load stalls nothing).
+ * The bands of an M-row product are as even as they can be (49 rows: seven
+ * of 7, not six of 8 and one of 1, nor 56 with padding).
  *
  * One body for every tile: ROWS repeats a step for each row r of the
  * micro-tile, with its own named pointer and accumulators so that the
@@ -86,13 +85,72 @@ typedef void (*band_fn)(int N, int Kd, const float *A, size_t lda, const float *
     BAND2(ATTR, P, 4, BODY)
 #define TABLE4(P)                                                                     \
     {{NULL, P##1_0, P##2_0, P##3_0, P##4_0}, {NULL, P##1_1, P##2_1, P##3_1, P##4_1}}
-#define TILES16(H) GEMM_TILES(GEMM_ROWS##H, CRSAE_NR, 0, N)
+#define PLAIN16(H) GEMM_TILES(GEMM_ROWS##H, CRSAE_NR, 0, N)
 
-BANDS4(, plain_band, TILES16)
+/* The tiles the kernels run are written with vector types (a GCC extension
+ * that clang shares; lowered to whatever vectors the target has): with
+ * plain float arrays of accumulators gcc keeps some of them on the stack
+ * (8 x 32) or, with B given by its rows' addresses, does not vectorize at
+ * all.  A tile has NV vectors of type VT per row; the plain loops above
+ * are the reference (crsae__gemm_plain) and the path of other compilers. */
+#if defined(__GNUC__)
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+#define V_LOAD(v, p) __builtin_memcpy(&(v), (p), sizeof(vt_))
+#define V_STORE(p, v) __builtin_memcpy((p), &(v), sizeof(vt_))
+#define V_INIT(r, W)                                                                  \
+    vt_ s##r##0 = {0}, s##r##1 = {0};                                                 \
+    if (ACC) {                                                                        \
+        V_LOAD(s##r##0, Cm + (size_t)r * ldc + j0);                                   \
+        if (nv_ == 2)                                                                 \
+            V_LOAD(s##r##1, Cm + (size_t)r * ldc + j0 + lanes_);                      \
+    }
+#define V_FMA(r, W)                                                                   \
+    {                                                                                 \
+        const float x = a##r[k];                                                      \
+        s##r##0 += b0 * x;                                                            \
+        if (nv_ == 2)                                                                 \
+            s##r##1 += b1 * x;                                                        \
+    }
+#define V_SAVE(r, W)                                                                  \
+    V_STORE(Cm + (size_t)r * ldc + j0, s##r##0);                                      \
+    if (nv_ == 2)                                                                     \
+        V_STORE(Cm + (size_t)r * ldc + j0 + lanes_, s##r##1);
+#define V_TILES(ROWS, VT, NV, J0, J1)                                                 \
+    {                                                                                 \
+        typedef VT vt_;                                                               \
+        enum { nv_ = NV, lanes_ = sizeof(VT) / sizeof(float) };                       \
+        ROWS(GEMM_PTRS, 0)                                                            \
+        for (int j0 = J0; j0 < J1; j0 += nv_ * lanes_) {                              \
+            ROWS(V_INIT, 0)                                                           \
+            for (int k = 0; k < Kd; k++) {                                            \
+                const float *bk = Bk[k] + j0;                                         \
+                vt_ b0, b1 = {0};                                                     \
+                V_LOAD(b0, bk);                                                       \
+                if (nv_ == 2)                                                         \
+                    V_LOAD(b1, bk + lanes_);                                          \
+                ROWS(V_FMA, 0)                                                        \
+            }                                                                         \
+            ROWS(V_SAVE, 0)                                                           \
+        }                                                                             \
+    }
+#define TILES16(H) V_TILES(GEMM_ROWS##H, v8f, 2, 0, N)
+#else
+#define TILES16(H) PLAIN16(H)
+#endif
+
+/* Rows of the other targets' bands: 6 x 16 is twelve ymm accumulators
+ * with AVX2 (of 16 registers; 6 % faster than 4 rows measured here with an
+ * x86-64-v3 build), 24 of NEON's 32 registers. */
+#define GENERIC_ROWS 6
+BANDS4(, plain_band, PLAIN16)
 static const band_fn plain_bands[2][9] = TABLE4(plain_band);
 
 BANDS4(CRSAE_CLONES, band, TILES16)
-static const band_fn bands[2][9] = TABLE4(band);
+BAND2(CRSAE_CLONES, band, 5, TILES16)
+BAND2(CRSAE_CLONES, band, 6, TILES16)
+static const band_fn bands[2][9] = {{NULL, band1_0, band2_0, band3_0, band4_0, band5_0, band6_0},
+                                    {NULL, band1_1, band2_1, band3_1, band4_1, band5_1, band6_1}};
 
 /* M rows as bands of at most maxh rows, as even as they can be. */
 static void run_bands(const band_fn *tab, int maxh, int M, int N, int Kd, const float *A,
@@ -134,50 +192,10 @@ void crsae__gemm_plain(int M, int N, int Kd, const float *A, size_t lda, const f
 #ifdef CRSAE_HAVE_CLONES
 /* AVX-512: bands of up to 8 rows, 32-column tiles, then one of 16 when N
  * is an odd multiple of 16. */
-/* The AVX-512 tiles are written with vector types (a GCC extension that
- * clang shares): with plain float arrays of 32 accumulators per row, gcc
- * keeps some of them on the stack. */
-typedef float v16f __attribute__((vector_size(64)));
-#define V_LOAD(v, p) __builtin_memcpy(&(v), (p), sizeof(v16f))
-#define V_STORE(p, v) __builtin_memcpy((p), &(v), sizeof(v16f))
-#define V_INIT(r, W)                                                                  \
-    v16f s##r##0 = {0}, s##r##1 = {0};                                                \
-    if (ACC) {                                                                        \
-        V_LOAD(s##r##0, Cm + (size_t)r * ldc + j0);                                   \
-        if (W == 32)                                                                  \
-            V_LOAD(s##r##1, Cm + (size_t)r * ldc + j0 + 16);                          \
-    }
-#define V_FMA(r, W)                                                                   \
-    {                                                                                 \
-        const float x = a##r[k];                                                      \
-        s##r##0 += b0 * x;                                                            \
-        if (W == 32)                                                                  \
-            s##r##1 += b1 * x;                                                        \
-    }
-#define V_SAVE(r, W)                                                                  \
-    V_STORE(Cm + (size_t)r * ldc + j0, s##r##0);                                      \
-    if (W == 32)                                                                      \
-        V_STORE(Cm + (size_t)r * ldc + j0 + 16, s##r##1);
-#define V_TILES(ROWS, NW, J0, J1)                                                     \
-    {                                                                                 \
-        ROWS(GEMM_PTRS, NW)                                                           \
-        for (int j0 = J0; j0 < J1; j0 += NW) {                                        \
-            ROWS(V_INIT, NW)                                                          \
-            for (int k = 0; k < Kd; k++) {                                            \
-                const float *bk = Bk[k] + j0;                                         \
-                v16f b0, b1 = {0};                                                    \
-                V_LOAD(b0, bk);                                                       \
-                if (NW == 32)                                                         \
-                    V_LOAD(b1, bk + 16);                                              \
-                ROWS(V_FMA, NW)                                                       \
-            }                                                                         \
-            ROWS(V_SAVE, NW)                                                          \
-        }                                                                             \
-    }
 #define TILES32(H)                                                                    \
     const int n32 = N & ~31;                                                          \
-    V_TILES(GEMM_ROWS##H, 32, 0, n32)                                                 \
-    V_TILES(GEMM_ROWS##H, 16, n32, N)
+    V_TILES(GEMM_ROWS##H, v16f, 2, 0, n32)                                            \
+    V_TILES(GEMM_ROWS##H, v16f, 1, n32, N)
 #define V4 __attribute__((target("arch=x86-64-v4")))
 BANDS4(V4, band32_, TILES32)
 BAND2(V4, band32_, 5, TILES32)
@@ -190,43 +208,33 @@ static const band_fn bands32[2][9] = {
     {NULL, band32_1_1, band32_2_1, band32_3_1, band32_4_1, band32_5_1, band32_6_1, band32_7_1,
      band32_8_1}};
 
-static int detect_rows(void)
+/* Whether the AVX-512 tiles can run here (asked once). */
+static int have_avx512(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-               ? 8
-               : 4;
-}
-#else
-static int detect_rows(void)
-{
-    return 4;
+    static atomic_int known; /* 0: not yet asked, 1: no, 2: yes */
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (k == 0) {
+        __builtin_cpu_init();
+        k = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+                ? 2
+                : 1;
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k == 2;
 }
 #endif
-
-/* The most rows of a band: 8 where the AVX-512 tiles run, else 4. */
-static int gemm_rows(void)
-{
-    static atomic_int rows; /* 0: not yet asked */
-    int r = atomic_load_explicit(&rows, memory_order_relaxed);
-    if (r == 0) {
-        r = detect_rows();
-        atomic_store_explicit(&rows, r, memory_order_relaxed);
-    }
-    return r;
-}
 
 static void gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B, size_t ldb,
                  float *Cm, size_t ldc, int acc)
 {
 #ifdef CRSAE_HAVE_CLONES
-    if (gemm_rows() == 8) {
+    if (have_avx512()) {
         run_chunks(bands32, 8, M, N, Kd, A, lda, B, ldb, Cm, ldc, acc);
         return;
     }
 #endif
-    run_chunks(bands, 4, M, N, Kd, A, lda, B, ldb, Cm, ldc, acc);
+    run_chunks(bands, GENERIC_ROWS, M, N, Kd, A, lda, B, ldb, Cm, ldc, acc);
 }
 
 /* The product with B given as the addresses of its Kd rows. */
@@ -234,12 +242,12 @@ static void gemm_at(int M, int N, int Kd, const float *A, size_t lda, const floa
                     float *Cm, size_t ldc)
 {
 #ifdef CRSAE_HAVE_CLONES
-    if (gemm_rows() == 8) {
+    if (have_avx512()) {
         run_bands(bands32[0], 8, M, N, Kd, A, lda, Bk, Cm, ldc);
         return;
     }
 #endif
-    run_bands(bands[0], 4, M, N, Kd, A, lda, Bk, Cm, ldc);
+    run_bands(bands[0], GENERIC_ROWS, M, N, Kd, A, lda, Bk, Cm, ldc);
 }
 
 void crsae__gemm(int M, int N, int Kd, const float *A, size_t lda, const float *B, size_t ldb,
