@@ -14,9 +14,12 @@
  * Tiles.  The output is cut into tiles; each (tile, colour plane, shift)
  * is one work item that encodes only the atoms within `halo` pixels of
  * the tile, then keeps the reconstruction of the tile's own pixels in a
- * slot.  The slots of a tile are summed in a fixed order, so the result
- * never depends on the number of threads, and depends on the tile size
- * only through the halo (crsae_model_halo keeps that below 1e-4). */
+ * slot.  Slots are added to their tile's sums in item order, whatever
+ * order the threads finish them in (a finished item waits in its slot for
+ * the ones before it), so the result never depends on the number of
+ * threads, and depends on the tile size only through the halo
+ * (crsae_model_halo keeps that below 1e-4).  A few slots are enough, so a
+ * tile can be large, and the halo's share of the work small. */
 #include "denoise.h"
 #include "colour.h"
 #include "encoder.h"
@@ -30,9 +33,14 @@
 #include <unistd.h>
 
 #define MAX_SHIFTS (CRSAE_MAX_SIZE * CRSAE_MAX_SIZE)
-/* Memory for the per-shift slots of one tile, which sets the automatic tile
- * size: about 1000 x 1000 pixels for grey with 25 shifts, 580 for colour. */
-#define SLOT_BUDGET (96.0 * 1024 * 1024)
+/* Memory that sets the automatic tile size: the slots, a tile's sums and
+ * each thread's buffers (its domain, its residual rings and two codes:
+ * about 30 bytes per pixel of domain).  Tiles are at most TILE_MAX_W wide
+ * (wider rows leave the caches: 8 % slower at 2000 than at 1000) and as
+ * tall as the rest allows: 1000 x 2000 for grey or colour on 2 threads. */
+#define TILE_BUDGET (160.0 * 1024 * 1024)
+#define WORKER_BYTES_PER_PIXEL 30.0
+#define TILE_MAX_W 1024
 
 typedef struct worker {
     struct plan *plan;
@@ -57,25 +65,26 @@ typedef struct plan {
     int per_tile; /* work items of a tile: nshifts + (colours - 1) cshifts */
     int shift_i[MAX_SHIFTS], shift_j[MAX_SHIFTS];
 
-    int tile, halo, ntx, nty, ntiles, wave_tiles;
+    int tile_w, tile_h, halo, ntx, nty, ntiles;
     int nu_max, nv_max;
 
     /* Work item g (tile g / per_tile, plane and shift from g % per_tile)
-     * writes slot g mod nslots.  Tiles are reduced a wave (wave_tiles
-     * tiles) at a time, in order; the slot ring holds one wave plus one
-     * item per thread, so a thread that finds its wave's items all taken
-     * starts on the next wave while the last ones finish. */
+     * writes slot g mod nslots, once item g - nslots has been added to its
+     * tile's sums.  The thread that finishes an item adds every finished
+     * item that is next in order, unless another thread is doing so. */
     int total_items, nslots;
-    long freed; /* items whose slots are free again (reduced), under mu */
+    long added;           /* items added to their tile's sums, under mu */
+    int adding;           /* a thread is adding, under mu */
+    unsigned char *ready; /* nslots: the slot's item is finished, under mu */
     float *slots;
     size_t slot_size;
+    float *sums; /* colours x slot_size: the current tile's sums per plane */
     float *staging;
 
     int nworkers;
     worker *workers;
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
-    int left[2]; /* items of wave w not yet finished: left[w & 1], under mu */
     atomic_int next_item;
     atomic_int cancel;
     atomic_long done;
@@ -148,15 +157,29 @@ static inline float project(const plan *p, const float *m, const float *px)
     return v;
 }
 
+/* The pixels [r0, r1) x [c0, c1) of tile t. */
+static void tile_rect(const plan *p, int t, int *r0, int *r1, int *c0, int *c1)
+{
+    const int ty = t / p->ntx, tx = t % p->ntx;
+    *r0 = ty * p->tile_h;
+    *r1 = *r0 + p->tile_h < p->H ? *r0 + p->tile_h : p->H;
+    *c0 = tx * p->tile_w;
+    *c1 = *c0 + p->tile_w < p->W ? *c0 + p->tile_w : p->W;
+}
+
+static int item_plane(const plan *p, int idx)
+{
+    return idx < p->nshifts ? 0 : 1 + (idx - p->nshifts) / p->cshifts;
+}
+
 static void run_item(plan *p, worker *wk, int item)
 {
     const int t = item / p->per_tile;
     const int idx = item % p->per_tile;
-    const int plane = idx < p->nshifts ? 0 : 1 + (idx - p->nshifts) / p->cshifts;
+    const int plane = item_plane(p, idx);
     const int sh = idx < p->nshifts ? idx : (idx - p->nshifts) % p->cshifts;
-    const int ty = t / p->ntx, tx = t % p->ntx;
-    const int r0 = ty * p->tile, r1 = r0 + p->tile < p->H ? r0 + p->tile : p->H;
-    const int c0 = tx * p->tile, c1 = c0 + p->tile < p->W ? c0 + p->tile : p->W;
+    int r0, r1, c0, c1;
+    tile_rect(p, t, &r0, &r1, &c0, &c1);
 
     int ulo, uhi, vlo, vhi, oy, ox;
     code_range(p, r0, r1, p->shift_i[sh], p->Nu_g, &ulo, &uhi, &oy);
@@ -193,79 +216,87 @@ static void run_item(plan *p, worker *wk, int item)
                (size_t)tw * sizeof(float));
 }
 
-static int wave_items(const plan *p, int w)
+/* The tile's sums, plane by plane, averaged, the colour transform undone,
+ * written into the staging image. */
+static void write_tile(plan *p, int t)
 {
-    const int t0 = w * p->wave_tiles;
-    const int nt = p->ntiles - t0 < p->wave_tiles ? p->ntiles - t0 : p->wave_tiles;
-    return nt > 0 ? nt * p->per_tile : 0;
+    const int ch = p->channels, cols = p->colours;
+    int r0, r1, c0, c1;
+    tile_rect(p, t, &r0, &r1, &c0, &c1);
+    const int tw = c1 - c0;
+    float inv[3];
+    for (int pl = 0; pl < cols; pl++)
+        inv[pl] = 1.0f / (float)(pl ? p->cshifts : p->nshifts);
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            const size_t k = (size_t)(r - r0) * tw + (size_t)(c - c0);
+            float v[3];
+            for (int pl = 0; pl < cols; pl++)
+                v[pl] = p->sums[(size_t)pl * p->slot_size + k] * inv[pl];
+            float *dst = p->staging + ((size_t)r * p->W + c) * ch;
+            for (int o = 0; o < cols; o++) {
+                float x = 0.0f;
+                for (int pl = 0; pl < cols; pl++)
+                    x += p->M[pl][o] * v[pl];
+                dst[o] = x;
+            }
+            if (ch != cols)
+                dst[cols] = p->in[(size_t)r * p->in_stride + (size_t)c * ch + cols];
+        }
+}
+
+/* Adds a finished item's slot to its tile's sums (items come in order: a
+ * tile's first item clears the sums, its last writes the tile out). */
+static void add_item(plan *p, int item)
+{
+    const int t = item / p->per_tile, idx = item % p->per_tile;
+    int r0, r1, c0, c1;
+    tile_rect(p, t, &r0, &r1, &c0, &c1);
+    const size_t n = (size_t)(r1 - r0) * (size_t)(c1 - c0);
+    if (idx == 0)
+        for (int pl = 0; pl < p->colours; pl++)
+            memset(p->sums + (size_t)pl * p->slot_size, 0, n * sizeof(float));
+    const float *restrict slot = p->slots + (size_t)(item % p->nslots) * p->slot_size;
+    float *restrict sum = p->sums + (size_t)item_plane(p, idx) * p->slot_size;
+    for (size_t i = 0; i < n; i++)
+        sum[i] += slot[i];
+    if (idx == p->per_tile - 1)
+        write_tile(p, t);
 }
 
 static void *worker_main(void *arg)
 {
     worker *wk = arg;
     plan *p = wk->plan;
-    const int wave_size = p->wave_tiles * p->per_tile;
     int item;
     while ((item = atomic_fetch_add(&p->next_item, 1)) < p->total_items) {
         pthread_mutex_lock(&p->mu);
-        while (item >= p->freed + p->nslots && !atomic_load(&p->cancel))
-            pthread_cond_wait(&p->work_cv, &p->mu); /* its slot is still to be reduced */
+        while (item >= p->added + p->nslots && !atomic_load(&p->cancel))
+            pthread_cond_wait(&p->work_cv, &p->mu); /* its slot is still to be added */
         pthread_mutex_unlock(&p->mu);
         if (atomic_load(&p->cancel))
             break;
         run_item(p, wk, item);
         pthread_mutex_lock(&p->mu);
-        if (--p->left[(item / wave_size) & 1] == 0)
-            pthread_cond_signal(&p->done_cv);
+        p->ready[item % p->nslots] = 1;
+        if (!p->adding) {
+            p->adding = 1;
+            while (!atomic_load(&p->cancel) && p->ready[p->added % p->nslots]) {
+                const long next = p->added;
+                pthread_mutex_unlock(&p->mu);
+                add_item(p, (int)next);
+                pthread_mutex_lock(&p->mu);
+                p->ready[next % p->nslots] = 0;
+                p->added = next + 1;
+                pthread_cond_broadcast(&p->work_cv); /* its slot is free */
+                if (p->added % p->per_tile == 0)
+                    pthread_cond_signal(&p->done_cv); /* a tile is written */
+            }
+            p->adding = 0;
+        }
         pthread_mutex_unlock(&p->mu);
     }
     return NULL;
-}
-
-/* Sum the slots of each tile of the wave in a fixed order, undo the colour
- * transform and write into the staging image. */
-static void reduce_wave(plan *p, int t0, int ntiles)
-{
-    const int ch = p->channels, cols = p->colours;
-    for (int tl = 0; tl < ntiles; tl++) {
-        const int t = t0 + tl;
-        const int ty = t / p->ntx, tx = t % p->ntx;
-        const int r0 = ty * p->tile, r1 = r0 + p->tile < p->H ? r0 + p->tile : p->H;
-        const int c0 = tx * p->tile, c1 = c0 + p->tile < p->W ? c0 + p->tile : p->W;
-        const int tw = c1 - c0;
-        /* the tile's slots, plane by plane, where the ring put them */
-        const float *sl[3 * MAX_SHIFTS];
-        for (int i = 0; i < p->per_tile; i++)
-            sl[i] = p->slots + (size_t)((t * p->per_tile + i) % p->nslots) * p->slot_size;
-        float inv[3];
-        int first[3], count[3];
-        for (int pl = 0; pl < cols; pl++) {
-            first[pl] = pl ? p->nshifts + (pl - 1) * p->cshifts : 0;
-            count[pl] = pl ? p->cshifts : p->nshifts;
-            inv[pl] = 1.0f / (float)count[pl];
-        }
-        for (int r = r0; r < r1; r++)
-            for (int c = c0; c < c1; c++) {
-                size_t k = (size_t)(r - r0) * tw + (size_t)(c - c0);
-                float v[3] = {0, 0, 0};
-                for (int pl = 0; pl < cols; pl++) {
-                    const float *const *ps = sl + first[pl];
-                    float acc = 0.0f;
-                    for (int sh = 0; sh < count[pl]; sh++)
-                        acc += ps[sh][k];
-                    v[pl] = acc * inv[pl];
-                }
-                float *dst = p->staging + ((size_t)r * p->W + c) * ch;
-                for (int o = 0; o < cols; o++) {
-                    float x = 0.0f;
-                    for (int pl = 0; pl < cols; pl++)
-                        x += p->M[pl][o] * v[pl];
-                    dst[o] = x;
-                }
-                if (ch != cols)
-                    dst[cols] = p->in[(size_t)r * p->in_stride + (size_t)c * ch + cols];
-            }
-    }
 }
 
 static void free_workers(plan *p)
@@ -318,18 +349,16 @@ static int report(const crsae_denoise_params *prm, double fraction)
     return prm->progress ? prm->progress(fraction, prm->progress_user) : 0;
 }
 
-/* Run the items on the workers; the calling thread reduces each wave when
- * its items are done and reports progress. */
-static crsae_status run_waves(plan *p, const crsae_denoise_params *prm)
+/* Run the items on the workers; the calling thread reports progress after
+ * every written tile and every 50 ms, and passes a cancel on. */
+static crsae_status run_items(plan *p, const crsae_denoise_params *prm)
 {
-    const int nwaves = (p->ntiles + p->wave_tiles - 1) / p->wave_tiles;
     p->total_items = p->ntiles * p->per_tile;
-    p->freed = 0;
-    p->left[0] = wave_items(p, 0);
-    p->left[1] = wave_items(p, 1);
+    p->added = 0;
+    p->adding = 0;
+    memset(p->ready, 0, (size_t)p->nslots);
     atomic_store(&p->next_item, 0);
     int started = 0;
-    crsae_status st = CRSAE_OK;
     for (int i = 0; i < p->nworkers; i++) {
         if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
             break;
@@ -338,49 +367,29 @@ static crsae_status run_waves(plan *p, const crsae_denoise_params *prm)
     if (started == 0)
         return CRSAE_ERR_THREAD;
     const double total = (double)p->total_items * (double)p->encoder.iterations;
-    for (int w = 0; w < nwaves && st == CRSAE_OK; w++) {
-        pthread_mutex_lock(&p->mu);
-        while (p->left[w & 1] > 0 && !atomic_load(&p->cancel)) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 50 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&p->done_cv, &p->mu, &ts);
-            if (p->left[w & 1] > 0) {
-                pthread_mutex_unlock(&p->mu);
-                double f = (double)atomic_load(&p->done) / total;
-                if (report(prm, f > 1.0 ? 1.0 : f))
-                    atomic_store(&p->cancel, 1);
-                pthread_mutex_lock(&p->mu);
-            }
+    pthread_mutex_lock(&p->mu);
+    while (p->added < p->total_items && !atomic_load(&p->cancel)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
         }
-        pthread_mutex_unlock(&p->mu);
-        if (atomic_load(&p->cancel)) {
-            st = CRSAE_ERR_CANCELLED;
-            break;
-        }
-        const int t0 = w * p->wave_tiles;
-        reduce_wave(p, t0, wave_items(p, w) / p->per_tile);
-        pthread_mutex_lock(&p->mu);
-        p->left[w & 1] = wave_items(p, w + 2); /* before any of its items can start */
-        p->freed += wave_items(p, w);
-        pthread_cond_broadcast(&p->work_cv);
-        pthread_mutex_unlock(&p->mu);
-        /* One report per finished wave as well as one per 50 ms, so a
-         * fast run of many waves still reports (and can stop) mid-way. */
-        if (w + 1 < nwaves && report(prm, (double)atomic_load(&p->done) / total)) {
-            atomic_store(&p->cancel, 1);
-            st = CRSAE_ERR_CANCELLED;
+        pthread_cond_timedwait(&p->done_cv, &p->mu, &ts);
+        if (p->added < p->total_items) {
+            pthread_mutex_unlock(&p->mu);
+            double f = (double)atomic_load(&p->done) / total;
+            if (report(prm, f > 1.0 ? 1.0 : f))
+                atomic_store(&p->cancel, 1);
+            pthread_mutex_lock(&p->mu);
         }
     }
-    pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->work_cv); /* a cancel wakes the waiting workers */
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < started; i++)
         pthread_join(p->workers[i].thread, NULL);
+    crsae_status st = atomic_load(&p->cancel) ? CRSAE_ERR_CANCELLED : CRSAE_OK;
     if (st == CRSAE_OK && report(prm, 1.0))
         st = CRSAE_ERR_CANCELLED;
     return st;
@@ -438,6 +447,8 @@ static void plan_free(plan *p)
     crsae__pack_free(&p->dec);
     crsae__free(p->bias);
     crsae__free_aligned(p->slots);
+    crsae__free_aligned(p->sums);
+    crsae__free(p->ready);
     crsae__free_aligned(p->staging);
 }
 
@@ -486,38 +497,41 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
                                                                               : prm->chroma_shifts;
     p->per_tile = p->nshifts + (p->colours - 1) * p->cshifts;
 
-    if (prm->tile_size) {
-        p->tile = prm->tile_size;
-    } else {
-        double side = sqrt(SLOT_BUDGET / sizeof(float) / (double)p->per_tile);
-        p->tile = side < 64 ? 64 : (side > 2048 ? 2048 : (int)side);
-    }
+    int threads = prm->threads ? prm->threads : online_cpus();
     p->halo = halo >= 0 ? halo : crsae_model_halo(model, p->T);
-    p->ntx = (W + p->tile - 1) / p->tile;
-    p->nty = (H + p->tile - 1) / p->tile;
+    if (prm->tile_size) {
+        p->tile_w = p->tile_h = prm->tile_size;
+    } else {
+        p->ntx = (W + TILE_MAX_W - 1) / TILE_MAX_W;
+        p->tile_w = (W + p->ntx - 1) / p->ntx;
+        const double per_pixel = sizeof(float) * (2.0 * threads + p->colours) +
+                                 WORKER_BYTES_PER_PIXEL * threads;
+        const double rows = TILE_BUDGET / per_pixel / p->tile_w;
+        const int th = rows < 64 ? 64 : (rows > CRSAE_MAX_SIDE ? CRSAE_MAX_SIDE : (int)rows);
+        p->nty = (H + th - 1) / th;
+        p->tile_h = (H + p->nty - 1) / p->nty;
+    }
+    p->ntx = (W + p->tile_w - 1) / p->tile_w;
+    p->nty = (H + p->tile_h - 1) / p->tile_h;
     p->ntiles = p->ntx * p->nty;
-    int tmax_h = p->tile < H ? p->tile : H, tmax_w = p->tile < W ? p->tile : W;
+    int tmax_h = p->tile_h < H ? p->tile_h : H, tmax_w = p->tile_w < W ? p->tile_w : W;
     p->nu_max = (tmax_h + 2 * p->halo + p->K) / p->s + 3;
     p->nv_max = (tmax_w + 2 * p->halo + p->K) / p->s + 3;
     if (p->nu_max > p->Nu_g)
         p->nu_max = p->Nu_g;
     if (p->nv_max > p->Nv_g)
         p->nv_max = p->Nv_g;
+    const int items = p->ntiles * p->per_tile;
+    if (threads > items)
+        threads = items;
+    /* two slots per thread: a thread that finishes an item ahead of an
+     * earlier one goes on with the next while that one is still running */
+    p->nslots = 2 * threads;
 
-    int threads = prm->threads ? prm->threads : online_cpus();
-    const int per_tile = p->per_tile;
-    /* Enough tiles per wave to keep every thread busy. */
-    p->wave_tiles = (2 * threads + per_tile - 1) / per_tile;
-    if (p->wave_tiles > p->ntiles)
-        p->wave_tiles = p->ntiles;
-    int max_items = p->wave_tiles * per_tile;
-    if (threads > max_items)
-        threads = max_items;
-    p->nslots = max_items + threads;
-
-    size_t slots_n, stage_n;
+    size_t slots_n, sums_n, stage_n;
     p->slot_size = (size_t)tmax_h * (size_t)tmax_w;
     if (!crsae__mul3(p->slot_size, (size_t)p->nslots, sizeof(float), &slots_n) ||
+        !crsae__mul3(p->slot_size, (size_t)p->colours, sizeof(float), &sums_n) ||
         !crsae__mul3((size_t)W * (size_t)H, (size_t)ch, sizeof(float), &stage_n))
         return CRSAE_ERR_TOO_LARGE;
 
@@ -547,8 +561,10 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
     p->encoder.inv_lipschitz = 1.0f / model->lipschitz;
     p->encoder.iterations = p->T;
     p->slots = crsae__malloc_aligned(slots_n);
+    p->sums = crsae__malloc_aligned(sums_n);
+    p->ready = crsae__malloc((size_t)p->nslots);
     p->staging = crsae__malloc_aligned(stage_n);
-    if (!p->slots || !p->staging)
+    if (!p->slots || !p->sums || !p->ready || !p->staging)
         goto done;
     st = alloc_workers(p, threads);
     if (st != CRSAE_OK)
@@ -568,7 +584,7 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
         st = CRSAE_ERR_THREAD;
         goto done;
     }
-    st = run_waves(p, prm);
+    st = run_items(p, prm);
     pthread_cond_destroy(&p->done_cv);
     pthread_cond_destroy(&p->work_cv);
     pthread_mutex_destroy(&p->mu);
