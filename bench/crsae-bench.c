@@ -16,7 +16,9 @@
  *                          the model's shape) on the first folder's images with
  *                          1 and 2 threads, one shift per patch and the
  *                          shift ensemble: patches per second
- *     --time-images N      time 1 thread on the first N images (default 8)
+ *     --time-images N      time 1 and 2 threads on the first N images, best
+ *                          of 3 runs each (default 8; the others: 2 threads,
+ *                          one run)
  *     --clipped            also report PSNR with 8-bit rounded, clipped noise
  *     --limit N            use only the first N images of each folder
  *     --kernels            also time the kernels by themselves (H, H^T, a
@@ -24,7 +26,7 @@
  *     --colour DIR         also denoise DIR's colour (RGB) images at the first
  *                          sigma, normal quality: PSNR over the three
  *                          channels and seconds per colour megapixel with 1
- *                          and 2 threads (grey files there are skipped)
+ *                          and 2 threads, best of 3 (grey files skipped)
  *     --preview DIR        also time the GIMP dialog's preview of a 512x512
  *                          region of DIR's first RGB image at the first sigma
  */
@@ -42,6 +44,10 @@
 #include "peak.h"
 #include "preview_bench.h"
 #include "pngio.h"
+
+/* Timed denoising runs the best of TIME_RUNS (1 and 2 threads alternating):
+ * other programs on a shared machine only ever make a run slower. */
+#define TIME_RUNS 3
 
 static double now(void)
 {
@@ -176,18 +182,21 @@ static void colour_speed(const crsae_model *m, const char *dir, double sigma, in
         crsae_denoise_params prm;
         crsae_denoise_params_init(&prm);
         prm.sigma = (float)(sigma / 255.0);
-        for (int th = 2; th >= 1; th--) {
-            prm.threads = th;
-            double t0 = now();
-            crsae_status st = crsae_denoise_image(m, &prm, noisy, (size_t)p.width * 3, out,
-                                                  (size_t)p.width * 3, p.width, p.height, 3);
-            double t = now() - t0;
-            if (st != CRSAE_OK) {
-                fprintf(stderr, "crsae-bench: %s: %s\n", names[i], crsae_strerror(st));
-                exit(1);
+        double best[3] = {0, 1e30, 1e30};
+        for (int run = 0; run < TIME_RUNS; run++)
+            for (int th = 2; th >= 1; th--) {
+                prm.threads = th;
+                double t0 = now();
+                crsae_status st = crsae_denoise_image(m, &prm, noisy, (size_t)p.width * 3, out,
+                                                      (size_t)p.width * 3, p.width, p.height, 3);
+                best[th] = fmin(best[th], now() - t0);
+                if (st != CRSAE_OK) {
+                    fprintf(stderr, "crsae-bench: %s: %s\n", names[i], crsae_strerror(st));
+                    exit(1);
+                }
             }
-            *(th == 2 ? &t2 : &t1) += t;
-        }
+        t1 += best[1];
+        t2 += best[2];
         sum += psnr(out, p.pixels, np);
         sum_noisy += psnr(noisy, p.pixels, np);
         mp += (double)p.width * p.height / 1e6;
@@ -347,7 +356,7 @@ int main(int argc, char **argv)
                 double t0 = now();
                 st = crsae_denoise_plane(model, &p, noisy, (size_t)imgs[i].w, out,
                                          (size_t)imgs[i].w, imgs[i].w, imgs[i].h);
-                t2 += now() - t0;
+                double best2 = now() - t0;
                 if (st != CRSAE_OK) {
                     fprintf(stderr, "crsae-bench: %s\n", crsae_strerror(st));
                     return 1;
@@ -355,14 +364,27 @@ int main(int argc, char **argv)
                 sum += psnr(out, imgs[i].clean, np);
                 sum_noisy += psnr(noisy, imgs[i].clean, np);
                 if (i < time_images) {
-                    p.threads = 1;
-                    t0 = now();
-                    crsae_denoise_plane(model, &p, noisy, (size_t)imgs[i].w, out,
-                                        (size_t)imgs[i].w, imgs[i].w, imgs[i].h);
-                    t1 += now() - t0;
+                    /* timed images: the best of TIME_RUNS */
+                    double best1 = 1e30;
+                    for (int run = 0; run < TIME_RUNS; run++) {
+                        p.threads = 1;
+                        t0 = now();
+                        crsae_denoise_plane(model, &p, noisy, (size_t)imgs[i].w, out,
+                                            (size_t)imgs[i].w, imgs[i].w, imgs[i].h);
+                        best1 = fmin(best1, now() - t0);
+                        if (run + 1 == TIME_RUNS)
+                            break;
+                        p.threads = 2;
+                        t0 = now();
+                        crsae_denoise_plane(model, &p, noisy, (size_t)imgs[i].w, out,
+                                            (size_t)imgs[i].w, imgs[i].w, imgs[i].h);
+                        best2 = fmin(best2, now() - t0);
+                    }
+                    t1 += best1;
                     mp1 += (double)np / 1e6;
                     p.threads = 2;
                 }
+                t2 += best2;
                 if (clipped) {
                     for (size_t j = 0; j < np; j++) {
                         float v = roundf(noisy[j] * 255.0f) / 255.0f;

@@ -14,7 +14,8 @@
 #  2. peak memory of a 100-megapixel grey image (10000 x 10000, one shift);
 #  3. OpenCV's non-local means on BSD68 (Debian's python3-opencv);
 #  4. the published PyTorch code with the same checkpoint (python3-torch).
-# About 6 minutes on 2 cores.
+# Debian's python (/usr/bin/python3), not a virtualenv's.  About 6 minutes
+# on 2 cores.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 data=${1:?usage: bench/speed-report.sh DATA [REFERENCE_REPO]}
@@ -41,16 +42,16 @@ rm -f "$work/hn.png" "$work/out.png"
 
 echo
 echo "== 3. OpenCV non-local means, BSD68, sigma 25"
-if python3 -c 'import cv2' 2>/dev/null; then
-    python3 "$top/bench/compare-nlm.py" "$bin/cli/crsae" "$data/test/BSD68" 25 --h 25
+if /usr/bin/python3 -c 'import cv2' 2>/dev/null; then
+    /usr/bin/python3 "$top/bench/compare-nlm.py" "$bin/cli/crsae" "$data/test/BSD68" 25 --h 25
 else
     echo "skipped: no python3-opencv (apt-get install python3-opencv)"
 fi
 
 echo
 echo "== 4. the published CRsAE code (PyTorch, CPU), same checkpoint"
-if [ -n "$repo" ] && python3 -c 'import torch, cv2' 2>/dev/null; then
-    python3 "$top/bench/compare-reference.py" "$bin/cli/crsae" "$repo" \
+if [ -n "$repo" ] && /usr/bin/python3 -c 'import torch, cv2' 2>/dev/null; then
+    /usr/bin/python3 "$top/bench/compare-reference.py" "$bin/cli/crsae" "$repo" \
         "$data/../reference-models/crsae-untied-em-s20.json" \
         "$top/models/published-untied.crsae" "$data/test/BSD68" --limit 4
 else
