@@ -37,8 +37,8 @@
  * each thread's buffers (its domain, its residual rings and two codes:
  * about 30 bytes per pixel of domain).  Tiles are at most TILE_MAX_W wide
  * (wider rows leave the caches: one 2000-wide tile ran 20 % slower than
- * 1000-wide ones on a 2000 x 2000 image) and as
- * tall as the rest allows: 1000 x 2000 for grey or colour on 2 threads. */
+ * 1000-wide ones on a 2000 x 2000 image) and as tall as the rest allows:
+ * about 1000 x 2000 for grey or colour on 2 threads. */
 #define TILE_BUDGET (160.0 * 1024 * 1024)
 #define WORKER_BYTES_PER_PIXEL 30.0
 #define TILE_MAX_W 1024
