@@ -40,15 +40,10 @@ static int ring_rows(const crsae__geom *g)
     return ((g->K - 1) / g->s + 1) * g->s + g->K;
 }
 
-/* A ring row holds an image row as its s phases of ceil(wd / s) floats. */
-static int phase_len(const crsae__geom *g)
-{
-    return (g->wd + g->s - 1) / g->s;
-}
-
+/* A ring row holds an image row as its s phases (crsae__phase). */
 static size_t ring_row_floats(const crsae__geom *g)
 {
-    return (size_t)g->s * (size_t)phase_len(g);
+    return (size_t)g->s * (size_t)crsae__phase_len(g);
 }
 
 /* The rings of a group, then the domain y itself, phased once, then the
@@ -98,24 +93,6 @@ static float *ring_row(const crsae__geom *g, const stage *st, int R, int i)
     return st->ring + (size_t)(i % R) * ring_row_floats(g);
 }
 
-/* Phased copies of the rows of y: all hd rows into yp. */
-static void phase_rows(const crsae__geom *g, const float *y, float *yp)
-{
-    const int s = g->s, lp = phase_len(g), wd = g->wd;
-    for (int r = 0; r < g->hd; r++) {
-        const float *src = y + (size_t)r * g->ldi;
-        float *dst = yp + (size_t)r * ring_row_floats(g);
-        for (int p = 0; p < s; p++) {
-            float *ph = dst + (size_t)p * lp;
-            const int n = (wd - p + s - 1) / s; /* pixels p, p + s, ... below wd */
-            for (int j = 0; j < n; j++)
-                ph[j] = src[p + (size_t)j * s];
-            for (int j = n; j < lp; j++)
-                ph[j] = 0.0f;
-        }
-    }
-}
-
 static void fill_to(const crsae__geom *g, stage *st, int R, const float *yp, int last)
 {
     for (; st->filled <= last; st->filled++)
@@ -127,7 +104,7 @@ static void fill_to(const crsae__geom *g, stage *st, int R, const float *yp, int
 static void advance(const crsae__geom *g, const crsae__encoder *e, const float *yp,
                     const crsae__fista_buf *buf, stage *st, int R, int q)
 {
-    const int u = st->done, K = g->K, s = g->s, lp = phase_len(g);
+    const int u = st->done, K = g->K, s = g->s, lp = crsae__phase_len(g);
     float *rows[CRSAE_MAX_SIZE];
     fill_to(g, st, R, yp, u * s + K - 1);
     if (!st->first) {
@@ -159,7 +136,7 @@ static int run(const crsae__geom *g, const crsae__encoder *e, const float *y, fl
     if (recon)
         memset(recon, 0, (size_t)g->hd * g->ldi * sizeof(float));
     float *yp = buf->ring + (size_t)CRSAE_WAVE_MAX * R * ring_row_floats(g);
-    phase_rows(g, y, yp);
+    crsae__phase(g, y, yp);
     double t = 1.0;
     for (int k0 = 0; k0 < T; k0 += group) {
         const int n = T - k0 < group ? T - k0 : group;

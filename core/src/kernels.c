@@ -418,6 +418,41 @@ void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const floa
     }
 }
 
+int crsae__phase_len(const crsae__geom *g)
+{
+    return (g->wd + g->s - 1) / g->s;
+}
+
+void crsae__phase(const crsae__geom *g, const float *img, float *pimg)
+{
+    const int s = g->s, lp = crsae__phase_len(g), wd = g->wd;
+    for (int r = 0; r < g->hd; r++) {
+        const float *src = img + (size_t)r * g->ldi;
+        float *dst = pimg + (size_t)r * s * lp;
+        for (int p = 0; p < s; p++) {
+            const int n = (wd - p + s - 1) / s; /* pixels p, p + s, ... below wd */
+            for (int j = 0; j < n; j++)
+                dst[(size_t)p * lp + j] = src[p + (size_t)j * s];
+            for (int j = n; j < lp; j++)
+                dst[(size_t)p * lp + j] = 0.0f;
+        }
+    }
+}
+
+void crsae__unphase(const crsae__geom *g, const float *pimg, float *img)
+{
+    const int s = g->s, lp = crsae__phase_len(g), wd = g->wd;
+    for (int r = 0; r < g->hd; r++) {
+        const float *src = pimg + (size_t)r * s * lp;
+        float *dst = img + (size_t)r * g->ldi;
+        for (int p = 0; p < s; p++) {
+            const int n = (wd - p + s - 1) / s;
+            for (int j = 0; j < n; j++)
+                dst[p + (size_t)j * s] = src[(size_t)p * lp + j];
+        }
+    }
+}
+
 /* Phased rows: a row of wd pixels stored as its s phases, phase p holding
  * pixels p, p + s, p + 2s, ... at p * lp.  The atom at v covers pixels
  * v s + b, that is phase b mod s from index v + b / s: contiguous in v, so

@@ -73,6 +73,14 @@ void crsae__synthesis_row(const crsae__geom *g, const crsae__pack *p, const floa
  * is up to CRSAE_NR - 1 floats past a row's end (which must be readable),
  * and its columns nv..ldv-1 hold whatever that gives: only columns below
  * nv are results. */
+/* The phased layout of a whole domain image: row r's s phases of
+ * crsae__phase_len(g) = ceil(wd / s) floats each, rows s * phase_len
+ * floats apart; crsae__phase fills it from a plain image (pitch ldi, the
+ * phases' tails zero), crsae__unphase copies it back. */
+int crsae__phase_len(const crsae__geom *g);
+void crsae__phase(const crsae__geom *g, const float *img, float *pimg);
+void crsae__unphase(const crsae__geom *g, const float *pimg, float *img);
+
 const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
                                     const float *const *rows, int lp, float *scratch);
 void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const float *code,

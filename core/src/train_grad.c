@@ -55,51 +55,13 @@ static size_t patches_floats(const crsae__geom *g, size_t *n)
  * pixels of consecutive atoms of a row, (u s + a, v s + b) for v = 0, 1,
  * ..., are contiguous and im2col and col2im below are plain vector copies
  * and adds instead of stride-s gathers and scatters. */
-static int phase_len(const crsae__geom *g)
-{
-    return (g->wd + g->s - 1) / g->s;
-}
-
 static size_t phased_floats(const crsae__geom *g, size_t *n)
 {
     size_t rowf;
-    return crsae__mul((size_t)g->s, (size_t)phase_len(g), &rowf) &&
+    return crsae__mul((size_t)g->s, (size_t)crsae__phase_len(g), &rowf) &&
            crsae__mul(rowf, (size_t)g->hd, n);
 }
 
-/* The phased copy of a plain image (pitch ldi), and back. */
-static void phase(const crsae__geom *g, const float *img, float *pimg)
-{
-    const int s = g->s, lp = phase_len(g), wd = g->wd;
-    for (int r = 0; r < g->hd; r++) {
-        const float *src = img + (size_t)r * g->ldi;
-        float *dst = pimg + (size_t)r * s * lp;
-        for (int p = 0; p < s; p++) {
-            const int n = (wd - p + s - 1) / s; /* pixels p, p + s, ... below wd */
-            for (int j = 0; j < n; j++)
-                dst[(size_t)p * lp + j] = src[p + (size_t)j * s];
-            for (int j = n; j < lp; j++)
-                dst[(size_t)p * lp + j] = 0.0f;
-        }
-    }
-}
-
-static void unphase(const crsae__geom *g, const float *pimg, float *img)
-{
-    const int s = g->s, lp = phase_len(g), wd = g->wd;
-    for (int r = 0; r < g->hd; r++) {
-        const float *src = pimg + (size_t)r * s * lp;
-        float *dst = img + (size_t)r * g->ldi;
-        for (int p = 0; p < s; p++) {
-            const int n = (wd - p + s - 1) / s;
-            for (int j = 0; j < n; j++)
-                dst[p + (size_t)j * s] = src[(size_t)p * lp + j];
-        }
-    }
-}
-
-/* The tape's parts, one after the other in one block: carve (t non-NULL)
- * or only count; returns the floats needed, 0 on overflow. */
 typedef struct carver {
     float *base;
     size_t used;
@@ -160,7 +122,7 @@ void crsae__tape_init(crsae__tape *t, const crsae__geom *g, int T, float *block)
 /* The first pixel of atom (u, 0)'s offset (a, b) in a phased image. */
 static size_t phased_at(const crsae__geom *g, int u, int a, int b)
 {
-    const size_t lp = (size_t)phase_len(g);
+    const size_t lp = (size_t)crsae__phase_len(g);
     return (size_t)(u * g->s + a) * g->s * lp + (size_t)(b % g->s) * lp + (size_t)(b / g->s);
 }
 
@@ -289,13 +251,13 @@ void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *
                     crsae__tape *t)
 {
     const size_t code = (size_t)g->C * g->plane, pm = kk_of(g) * g->plane;
-    const size_t pimg = (size_t)g->hd * g->s * phase_len(g); /* checked by the tape's size */
+    const size_t pimg = (size_t)g->hd * g->s * crsae__phase_len(g); /* checked by the tape's size */
     const int T = e->iterations;
     const float step = e->inv_lipschitz;
     float *x = t->gx, *w = t->gw; /* forward state, reused as gradients later */
     memset(x, 0, code * sizeof(float));
     memset(w, 0, code * sizeof(float));
-    phase(g, y, t->py);
+    crsae__phase(g, y, t->py);
     double tk = 1.0;
     for (int k = 0; k < T; k++) {
         float *wp = t->w_prev + code * (size_t)k, *z = t->z + code * (size_t)k;
@@ -317,7 +279,7 @@ void crsae__forward(const crsae__geom *g, const crsae__encoder *e, const float *
     }
     memset(t->pw, 0, pimg * sizeof(float));
     synth(g, e->out, x, 1.0f, t->pw, t->prod); /* the reconstruction W_d x_T */
-    unphase(g, t->pw, t->img);
+    crsae__unphase(g, t->pw, t->img);
 }
 
 void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape *t,
@@ -325,7 +287,7 @@ void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape 
 {
     const size_t code = (size_t)g->C * g->plane, pm = kk_of(g) * g->plane;
     const size_t sums = kk_of(g) * (size_t)c_n(g);
-    const size_t pimg = (size_t)g->hd * g->s * phase_len(g);
+    const size_t pimg = (size_t)g->hd * g->s * crsae__phase_len(g);
     const int T = e->iterations;
     const float step = e->inv_lipschitz;
     const float *x = t->gx; /* x_T, left there by crsae__forward */
@@ -335,7 +297,7 @@ void crsae__backward(const crsae__geom *g, const crsae__encoder *e, crsae__tape 
         for (size_t i = 0; i < g->plane; i++)
             memset(t->bt + i * (size_t)c_n(g) + g->C, 0,
                    (size_t)(c_n(g) - g->C) * sizeof(float));
-    phase(g, t->img, t->pw);
+    crsae__phase(g, t->img, t->pw);
     patches(g, t->pw, t->qp);
     filter_grad(g, t->qp, x, t->bt, acc_d);
     float *gx = t->gx, *gw = t->gw, *gz = t->gz, *carry = t->carry;
