@@ -208,7 +208,7 @@ static void test_cancel_at_random_points(void **state)
         calls += c.calls;
     }
     print_message("12 random cancels, %d of them mid-way; %d progress reports\n", midway, calls);
-    assert_true(midway >= 6); /* a report per finished wave (of 12), whatever the speed */
+    assert_true(midway >= 6); /* a report per finished tile (of 12), whatever the speed */
     free(orig), free(buf);
     crsae_model_free(m);
 }

@@ -82,3 +82,16 @@ void crsae__free_aligned(void *ptr)
     if (ptr)
         crsae__free(((void **)ptr)[-1]);
 }
+
+void *crsae__carve(crsae__carver *c, size_t n, size_t size)
+{
+    size_t bytes;
+    if (!c->ok || !crsae__mul(n, size, &bytes) || bytes > SIZE_MAX - 63 ||
+        c->used > SIZE_MAX - ((bytes + 63) & ~(size_t)63)) {
+        c->ok = 0;
+        return NULL;
+    }
+    void *p = c->base && c->ok ? c->base + c->used : NULL;
+    c->used += (bytes + 63) & ~(size_t)63;
+    return p;
+}

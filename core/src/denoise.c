@@ -306,28 +306,9 @@ static void *worker_main(void *arg)
  * preview), glibc keeps one block of that size on its heap instead of
  * handing smaller ones back to the system and faulting them in again
  * (measured: 2,900 page faults a call for a 481 x 321 image with separate
- * blocks, 7 % of the time on 2 threads). */
-typedef struct arena {
-    char *base; /* NULL: only count */
-    size_t used;
-    int ok;
-} arena;
-
-static void *take(arena *a, size_t n, size_t size)
-{
-    size_t bytes;
-    if (!a->ok || !crsae__mul(n, size, &bytes) || bytes > SIZE_MAX - 63 ||
-        a->used > SIZE_MAX - ((bytes + 63) & ~(size_t)63)) {
-        a->ok = 0;
-        return NULL;
-    }
-    void *p = a->base ? a->base + a->used : NULL;
-    a->used += (bytes + 63) & ~(size_t)63; /* 64-byte aligned, as the kernels like */
-    return p;
-}
-
-/* The slots, the sums, the staging image and each worker's buffers. */
-static void carve(plan *p, arena *a)
+ * blocks, 7 % of the time on 2 threads).  carve: the slots, the sums, the
+ * staging image and each worker's buffers. */
+static void carve(plan *p, crsae__carver *a)
 {
     size_t img = 0, code = 0;
     crsae__geom g;
@@ -335,19 +316,20 @@ static void carve(plan *p, arena *a)
     if (!crsae__mul(g.ldi, (size_t)g.hd, &img) ||
         !crsae__mul3((size_t)g.nu, (size_t)g.C, (size_t)g.ldv, &code) || !crsae__fista_ring(&g))
         a->ok = 0;
-    p->slots = take(a, p->slot_size, (size_t)p->nslots * sizeof(float));
-    p->sums = take(a, p->slot_size, (size_t)p->colours * sizeof(float));
-    p->staging = take(a, (size_t)p->W * (size_t)p->H, (size_t)p->channels * sizeof(float));
-    p->ready = take(a, (size_t)p->nslots, 1);
+    p->slots = crsae__carve(a, p->slot_size, (size_t)p->nslots * sizeof(float));
+    p->sums = crsae__carve(a, p->slot_size, (size_t)p->colours * sizeof(float));
+    p->staging =
+        crsae__carve(a, (size_t)p->W * (size_t)p->H, (size_t)p->channels * sizeof(float));
+    p->ready = crsae__carve(a, (size_t)p->nslots, 1);
     for (int i = 0; i < p->nworkers; i++) {
         worker counted, *wk = a->base ? &p->workers[i] : &counted;
         wk->plan = p;
-        wk->y = take(a, img, sizeof(float));
-        wk->buf.r = take(a, img, sizeof(float));
-        wk->buf.x = take(a, code, sizeof(float));
-        wk->buf.w = take(a, code, sizeof(float));
-        wk->buf.row = take(a, crsae__row_scratch(&g), sizeof(float));
-        wk->buf.ring = take(a, crsae__fista_ring(&g), sizeof(float));
+        wk->y = crsae__carve(a, img, sizeof(float));
+        wk->buf.r = crsae__carve(a, img, sizeof(float));
+        wk->buf.x = crsae__carve(a, code, sizeof(float));
+        wk->buf.w = crsae__carve(a, code, sizeof(float));
+        wk->buf.row = crsae__carve(a, crsae__row_scratch(&g), sizeof(float));
+        wk->buf.ring = crsae__carve(a, crsae__fista_ring(&g), sizeof(float));
     }
 }
 
@@ -534,7 +516,7 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
 
     p->slot_size = (size_t)tmax_h * (size_t)tmax_w;
     p->nworkers = threads;
-    arena sizing = {NULL, 0, 1};
+    crsae__carver sizing = {NULL, 0, 1};
     carve(p, &sizing); /* counts only */
     if (!sizing.ok)
         return CRSAE_ERR_TOO_LARGE;
@@ -568,7 +550,7 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
     p->arena = crsae__malloc_aligned(sizing.used);
     if (!p->workers || !p->arena)
         goto done;
-    arena block = {p->arena, 0, 1};
+    crsae__carver block = {p->arena, 0, 1};
     carve(p, &block);
     if (pthread_mutex_init(&p->mu, NULL) != 0) {
         st = CRSAE_ERR_THREAD;

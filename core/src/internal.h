@@ -42,6 +42,17 @@ void crsae__free(void *ptr);
 void *crsae__malloc_aligned(size_t size);
 void crsae__free_aligned(void *ptr);
 
+/* Parts of one block, one after the other, each 64-byte aligned: with base
+ * NULL the carver only counts (used: the bytes the block needs; ok turns 0
+ * on overflow), then carves the same parts out of a block of that size. */
+typedef struct crsae__carver {
+    char *base;
+    size_t used;
+    int ok;
+} crsae__carver;
+/* n elements of size bytes; NULL when only counting or after an overflow. */
+void *crsae__carve(crsae__carver *c, size_t n, size_t size);
+
 /* *r = a * b; false on overflow of size_t. */
 static inline bool crsae__mul(size_t a, size_t b, size_t *r)
 {

@@ -62,23 +62,6 @@ static size_t phased_floats(const crsae__geom *g, size_t *n)
            crsae__mul(rowf, (size_t)g->hd, n);
 }
 
-typedef struct carver {
-    float *base;
-    size_t used;
-    int ok;
-} carver;
-
-static float *take(carver *cv, size_t n)
-{
-    if (!cv->ok || n > SIZE_MAX - cv->used) {
-        cv->ok = 0;
-        return NULL;
-    }
-    float *p = cv->base ? cv->base + cv->used : NULL;
-    cv->used += n;
-    return p;
-}
-
 static size_t layout(const crsae__geom *g, int T, crsae__tape *t, float *block)
 {
     size_t code, img, pimg, pm, prod, bt, acc, code_t, pm_t;
@@ -91,22 +74,22 @@ static size_t layout(const crsae__geom *g, int T, crsae__tape *t, float *block)
         return 0;
     crsae__tape dummy;
     crsae__tape *d = t ? t : &dummy;
-    carver cv = {block, 0, 1};
-    d->w_prev = take(&cv, code_t);
-    d->z = take(&cv, code_t);
-    d->rp = take(&cv, pm_t);
-    d->gx = take(&cv, code);
-    d->gw = take(&cv, code);
-    d->gz = take(&cv, code);
-    d->carry = take(&cv, code);
-    d->img = take(&cv, img);
-    d->py = take(&cv, pimg);
-    d->pw = take(&cv, pimg);
-    d->prod = take(&cv, prod);
-    d->qp = take(&cv, pm);
-    d->bt = take(&cv, bt);
-    d->acc = take(&cv, acc);
-    return cv.ok ? cv.used : 0;
+    crsae__carver cv = {(char *)block, 0, 1};
+    d->w_prev = crsae__carve(&cv, code_t, sizeof(float));
+    d->z = crsae__carve(&cv, code_t, sizeof(float));
+    d->rp = crsae__carve(&cv, pm_t, sizeof(float));
+    d->gx = crsae__carve(&cv, code, sizeof(float));
+    d->gw = crsae__carve(&cv, code, sizeof(float));
+    d->gz = crsae__carve(&cv, code, sizeof(float));
+    d->carry = crsae__carve(&cv, code, sizeof(float));
+    d->img = crsae__carve(&cv, img, sizeof(float));
+    d->py = crsae__carve(&cv, pimg, sizeof(float));
+    d->pw = crsae__carve(&cv, pimg, sizeof(float));
+    d->prod = crsae__carve(&cv, prod, sizeof(float));
+    d->qp = crsae__carve(&cv, pm, sizeof(float));
+    d->bt = crsae__carve(&cv, bt, sizeof(float));
+    d->acc = crsae__carve(&cv, acc, sizeof(float));
+    return cv.ok ? cv.used / sizeof(float) : 0;
 }
 
 size_t crsae__tape_floats(const crsae__geom *g, int T)
