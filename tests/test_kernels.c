@@ -183,6 +183,80 @@ static void test_operators_and_adjoint(void **state)
     }
 }
 
+/* One FISTA step of a code row on random phased rows: the fused kernel
+ * (analysis with the update as its epilogue) against the analysis followed
+ * by the scalar update; columns nv.. of x and w stay zero. */
+static void fused_step_trial(uint64_t *st, int C, int K, int s, int nv, double tol)
+{
+    crsae__geom g;
+    crsae__geom_init(&g, C, K, s, 1, nv);
+    const int lp = crsae__phase_len(&g);
+    const size_t row = (size_t)s * lp;
+    float *img = rand_floats((size_t)K * row + CRSAE_NR, st);
+    const float *rows[CRSAE_MAX_SIZE];
+    for (int a = 0; a < K; a++)
+        rows[a] = img + (size_t)a * row;
+    float *bank = rand_floats((size_t)C * K * K, st), *bias = rand_floats((size_t)C, st);
+    for (int c = 0; c < C; c++)
+        bias[c] = 0.5f * fabsf(bias[c]);
+    crsae__pack pk;
+    assert_int_equal(crsae__pack_init(&pk, bank, C, K), 0);
+    float *x[2], *w[2];
+    for (int k = 0; k < 2; k++) {
+        x[k] = calloc(g.code, sizeof(float));
+        w[k] = calloc(g.code, sizeof(float));
+        assert_true(x[k] && w[k]);
+    }
+    for (int c = 0; c < C; c++)
+        for (int v = 0; v < nv; v++) {
+            x[0][(size_t)c * g.plane + v] = x[1][(size_t)c * g.plane + v] = tu_uniform(st, -1, 1);
+            w[0][(size_t)c * g.plane + v] = w[1][(size_t)c * g.plane + v] = tu_uniform(st, -1, 1);
+        }
+    float *scratch = malloc(crsae__row_scratch(&g) * sizeof(float));
+    assert_non_null(scratch);
+    for (int k = 0; k < 2; k++) {
+        const crsae__fista_step up = {.x = x[k], .w = w[k], .plane = g.plane, .bias = bias,
+                                      .step = 0.1f, .momentum = 0.7f, .nv = nv};
+        if (k == 0)
+            crsae__analysis_update(&g, &pk, rows, lp, &up, scratch);
+        else
+            crsae__analysis_update_plain(&g, &pk, rows, lp, &up, scratch);
+    }
+    double worst = 0;
+    for (int c = 0; c < C; c++)
+        for (int v = 0; v < g.ldv; v++) {
+            const size_t i = (size_t)c * g.plane + (size_t)v;
+            if (v >= nv) {
+                assert_true(x[0][i] == 0.0f && w[0][i] == 0.0f);
+                continue;
+            }
+            double d = fmax(fabs(x[0][i] - x[1][i]), fabs(w[0][i] - w[1][i]));
+            worst = d > worst ? d : worst;
+        }
+    assert_true(worst <= tol);
+    for (int k = 0; k < 2; k++) {
+        free(x[k]);
+        free(w[k]);
+    }
+    crsae__pack_free(&pk);
+    free(scratch);
+    free(img);
+    free(bank);
+    free(bias);
+}
+
+static void test_fused_update_matches_plain(void **state)
+{
+    (void)state;
+    uint64_t st = 11;
+    for (int trial = 0; trial < 20; trial++) {
+        const int C = trial % 3 == 0 ? 64 : 1 + (int)tu_uniform(&st, 0, 70);
+        const int s = 1 + (int)tu_uniform(&st, 0, 5), K = s + (int)tu_uniform(&st, 0, 4);
+        fused_step_trial(&st, C, K > CRSAE_MAX_SIZE ? CRSAE_MAX_SIZE : K, s,
+                         1 + (int)tu_uniform(&st, 0, 120), 1e-5);
+    }
+}
+
 static void test_shift_order_covers_all(void **state)
 {
     (void)state;
@@ -254,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_gemm_matches_naive),
         cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_operators_and_adjoint),
+        cmocka_unit_test(test_fused_update_matches_plain),
         cmocka_unit_test(test_shift_order_covers_all),
         cmocka_unit_test(test_lipschitz),
     };

@@ -57,26 +57,6 @@ size_t crsae__fista_ring(const crsae__geom *g)
     return n + CRSAE_NR;
 }
 
-/* One FISTA update of code row u from its analysis G (columns nv.. of G
- * are not results; those of x and w stay zero). */
-CRSAE_CLONES static void update_row(const crsae__geom *g, const crsae__encoder *e, const float *G,
-                                    int u, float momentum, float *x, float *w)
-{
-    const int ldv = g->ldv, nv = g->nv;
-    const float step = e->inv_lipschitz;
-    for (int c = 0; c < g->C; c++) {
-        const float b = e->bias[c];
-        const float *gr = G + (size_t)c * ldv;
-        float *xr = x + (size_t)c * g->plane + (size_t)u * g->rowp;
-        float *wr = w + (size_t)c * g->plane + (size_t)u * g->rowp;
-        for (int v = 0; v < nv; v++) {
-            float xn = crsae__soft_threshold(wr[v] + step * gr[v], b);
-            wr[v] = xn + momentum * (xn - xr[v]);
-            xr[v] = xn;
-        }
-    }
-}
-
 /* One iteration of a group; its residual image row i lives, phased (see
  * kernels.h), at ring slot i mod R. */
 typedef struct stage {
@@ -118,9 +98,14 @@ static void advance(const crsae__geom *g, const crsae__encoder *e, const float *
     }
     for (int a = 0; a < K; a++)
         rows[a] = ring_row(g, st, R, u * s + a);
-    const float *G =
-        crsae__analysis_phased(g, e->enc, (const float *const *)rows, lp, buf->row);
-    update_row(g, e, G, u, st->momentum, buf->x, buf->w);
+    const crsae__fista_step up = {.x = buf->x + (size_t)u * g->rowp,
+                                  .w = buf->w + (size_t)u * g->rowp,
+                                  .plane = g->plane,
+                                  .bias = e->bias,
+                                  .step = e->inv_lipschitz,
+                                  .momentum = st->momentum,
+                                  .nv = g->nv};
+    crsae__analysis_update(g, e->enc, (const float *const *)rows, lp, &up, buf->row);
     st->done++;
 }
 

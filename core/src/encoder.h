@@ -8,13 +8,6 @@
 #include <math.h>
 #include <stdatomic.h>
 
-/* The two-sided ReLU: S_b(z) = sign(z) max(|z| - b, 0), b >= 0. */
-static inline float crsae__soft_threshold(float z, float b)
-{
-    float m = fabsf(z) - b;
-    return copysignf(m > 0.0f ? m : 0.0f, z);
-}
-
 typedef struct crsae__encoder {
     const crsae__pack *dec; /* H: synthesis inside the loop */
     const crsae__pack *enc; /* W_e: analysis inside the loop */

@@ -16,6 +16,7 @@
 #ifndef CRSAE_KERNELS_H
 #define CRSAE_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 
 /* Hot loops are compiled for AVX-512, AVX2+FMA and the x86-64 baseline and
@@ -27,6 +28,13 @@
 #else
 #define CRSAE_CLONES
 #endif
+
+/* The two-sided ReLU: S_b(z) = sign(z) max(|z| - b, 0), b >= 0. */
+static inline float crsae__soft_threshold(float z, float b)
+{
+    float m = fabsf(z) - b;
+    return copysignf(m > 0.0f ? m : 0.0f, z);
+}
 
 #define CRSAE_NR 16 /* columns of the GEMM micro-tile; ldv is a multiple */
 
@@ -83,6 +91,24 @@ void crsae__unphase(const crsae__geom *g, const float *pimg, float *img);
 
 const float *crsae__analysis_phased(const crsae__geom *g, const crsae__pack *p,
                                     const float *const *rows, int lp, float *scratch);
+/* One FISTA step of a code row fused into its analysis: with G the
+ * analysis of the phased rows (as above), for every channel c and column
+ * v < nv, xn = S_bias[c](w + step G), w = xn + momentum (xn - x), x = xn;
+ * x and w point at the row's channel 0, channels `plane` floats apart,
+ * and their columns nv.. stay zero.  _plain: the analysis, then the
+ * scalar loop (the reference, for tests).  scratch: crsae__row_scratch. */
+typedef struct crsae__fista_step {
+    float *x, *w;
+    size_t plane;
+    const float *bias;
+    float step, momentum;
+    int nv;
+} crsae__fista_step;
+void crsae__analysis_update(const crsae__geom *g, const crsae__pack *p, const float *const *rows,
+                            int lp, const crsae__fista_step *up, float *scratch);
+void crsae__analysis_update_plain(const crsae__geom *g, const crsae__pack *p,
+                                  const float *const *rows, int lp, const crsae__fista_step *up,
+                                  float *scratch);
 void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const float *code,
                              int u, float sign, float *const *rows, int lp, float *scratch);
 
