@@ -186,7 +186,7 @@ static void test_operators_and_adjoint(void **state)
 /* One FISTA step of a code row on random phased rows: the fused kernel
  * (analysis with the update as its epilogue) against the analysis followed
  * by the scalar update; columns nv.. of x and w stay zero. */
-static void fused_step_trial(uint64_t *st, int C, int K, int s, int nv, double tol)
+static void fused_step_trial(uint64_t *st, int C, int K, int s, int nv, int bf16, double tol)
 {
     crsae__geom g;
     crsae__geom_init(&g, C, K, s, 1, nv);
@@ -201,6 +201,11 @@ static void fused_step_trial(uint64_t *st, int C, int K, int s, int nv, double t
         bias[c] = 0.5f * fabsf(bias[c]);
     crsae__pack pk;
     assert_int_equal(crsae__pack_init(&pk, bank, C, K), 0);
+    if (bf16 && crsae__pack_bf16(&pk) != 1) {
+        crsae__pack_free(&pk);
+        free(img), free(bank), free(bias);
+        return;
+    }
     float *x[2], *w[2];
     for (int k = 0; k < 2; k++) {
         x[k] = calloc(g.code, sizeof(float));
@@ -253,7 +258,83 @@ static void test_fused_update_matches_plain(void **state)
         const int C = trial % 3 == 0 ? 64 : 1 + (int)tu_uniform(&st, 0, 70);
         const int s = 1 + (int)tu_uniform(&st, 0, 5), K = s + (int)tu_uniform(&st, 0, 4);
         fused_step_trial(&st, C, K > CRSAE_MAX_SIZE ? CRSAE_MAX_SIZE : K, s,
-                         1 + (int)tu_uniform(&st, 0, 120), 1e-5);
+                         1 + (int)tu_uniform(&st, 0, 120), 0, 1e-5);
+    }
+}
+
+/* The same with bfloat16 products (where the CPU has them): within their
+ * rounding (operands to 8 bits: a few 1e-3 here), far from any slip of a
+ * pair or a lane, which gives errors of order 1. */
+static void test_bf16_update_close(void **state)
+{
+    (void)state;
+    uint64_t st = 12;
+    for (int trial = 0; trial < 20; trial++) {
+        const int C = trial % 3 == 0 ? 64 : 1 + (int)tu_uniform(&st, 0, 70);
+        const int s = 1 + (int)tu_uniform(&st, 0, 5), K = s + (int)tu_uniform(&st, 0, 4);
+        fused_step_trial(&st, C, K, s, 1 + (int)tu_uniform(&st, 0, 120), 1, 1e-2);
+    }
+}
+
+/* The encoder's synthesis on phased rows (residual -= H code, row by row)
+ * against the plain synthesis of the same code, with float products and,
+ * where the CPU has them, bfloat16 ones (which add the product straight
+ * into the rows, overlapping runs of a phase included). */
+static void phased_synthesis_trial(uint64_t *st, int C, int K, int s, int nu, int nv, int bf16)
+{
+    crsae__geom g;
+    crsae__geom_init(&g, C, K, s, nu, nv);
+    float *bank = rand_floats((size_t)C * K * K, st);
+    crsae__pack pk;
+    assert_int_equal(crsae__pack_init(&pk, bank, C, K), 0);
+    if (bf16 && crsae__pack_bf16(&pk) != 1) {
+        crsae__pack_free(&pk);
+        free(bank);
+        return;
+    }
+    const int lp = crsae__phase_len(&g);
+    const size_t nimg = (size_t)g.hd * g.ldi, nph = (size_t)g.hd * s * lp + CRSAE_NR;
+    float *code = calloc(g.code, sizeof(float)), *ref = calloc(nimg, sizeof(float));
+    float *pimg = calloc(nph, sizeof(float)), *img = calloc(nimg, sizeof(float));
+    float *row = malloc(crsae__row_scratch(&g) * sizeof(float));
+    assert_true(code && ref && pimg && img && row);
+    for (int c = 0; c < C; c++)
+        for (int u = 0; u < nu; u++)
+            for (int v = 0; v < nv; v++)
+                code[(size_t)c * g.plane + (size_t)u * g.rowp + v] = tu_uniform(st, -1, 1);
+    for (int u = 0; u < nu; u++) {
+        crsae__synthesis_row(&g, &pk, code, u, 1.0f, ref, row);
+        float *rows[CRSAE_MAX_SIZE];
+        for (int a = 0; a < K; a++)
+            rows[a] = pimg + (size_t)(u * s + a) * s * lp;
+        crsae__synthesis_phased(&g, &pk, code, u, -1.0f, rows, lp, row);
+    }
+    crsae__unphase(&g, pimg, img);
+    /* bfloat16: the rounding of each product adds up over the sum, so the
+     * bound is relative to the sums' size (the worst measured is 1/8 of it) */
+    double rms = 0.0;
+    for (size_t i = 0; i < nimg; i++)
+        rms += (double)ref[i] * ref[i];
+    rms = sqrt(rms / (double)nimg);
+    for (int r = 0; r < g.hd; r++)
+        for (int c = 0; c < g.wd; c++) {
+            const size_t i = (size_t)r * g.ldi + c;
+            const double d = fabs(img[i] + ref[i]);
+            assert_true(bf16 ? d <= 2e-2 * (1.0 + rms) : d <= 1e-5 * (1.0 + fabs(ref[i])));
+        }
+    crsae__pack_free(&pk);
+    free(bank), free(code), free(ref), free(pimg), free(img), free(row);
+}
+
+static void test_phased_synthesis(void **state)
+{
+    (void)state;
+    uint64_t st = 13;
+    for (int trial = 0; trial < 24; trial++) {
+        const int C = trial % 4 == 0 ? 64 : 1 + (int)tu_uniform(&st, 0, 70);
+        const int s = 1 + (int)tu_uniform(&st, 0, 5), K = s + (int)tu_uniform(&st, 0, 4);
+        phased_synthesis_trial(&st, C, K, s, 1 + (int)tu_uniform(&st, 0, 6),
+                               1 + (int)tu_uniform(&st, 0, 100), trial & 1);
     }
 }
 
@@ -329,6 +410,8 @@ int main(void)
         cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_operators_and_adjoint),
         cmocka_unit_test(test_fused_update_matches_plain),
+        cmocka_unit_test(test_bf16_update_close),
+        cmocka_unit_test(test_phased_synthesis),
         cmocka_unit_test(test_shift_order_covers_all),
         cmocka_unit_test(test_lipschitz),
     };

@@ -184,6 +184,11 @@ typedef struct crsae_denoise_params {
     int transforms;     /* 0 or 1: the image as it is; 8: also its flips and
                            transposes, averaged (8x the work and three more
                            image-sized buffers; crsae_denoise_image/plane) */
+    int precise;        /* 0 (default): where the CPU has AVX512-BF16, the
+                           encoder's convolutions multiply operands rounded
+                           to bfloat16 and add in float (twice as fast; the
+                           PSNR moves by less than 0.01 dB); 1: float
+                           products everywhere, as on other CPUs */
     crsae_progress_fn progress; /* may be NULL */
     void *progress_user;
 } crsae_denoise_params;

@@ -529,7 +529,9 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
     if (st != CRSAE_OK)
         goto done;
     st = CRSAE_ERR_NOMEM;
-    if (crsae__pack_init(&p->dec, model->dec, p->C, p->K))
+    /* the encoder's kernels multiply in bfloat16 unless asked not to */
+    if (crsae__pack_init(&p->dec, model->dec, p->C, p->K) ||
+        (!prm->precise && crsae__pack_bf16(&p->dec) < 0))
         goto done;
     p->enc = p->dec;
     p->out = p->dec;
@@ -537,6 +539,7 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
         memset(&p->enc, 0, sizeof p->enc);
         memset(&p->out, 0, sizeof p->out);
         if (crsae__pack_init(&p->enc, model->enc, p->C, p->K) ||
+            (!prm->precise && crsae__pack_bf16(&p->enc) < 0) ||
             crsae__pack_init(&p->out, model->out, p->C, p->K))
             goto done;
     }

@@ -18,6 +18,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Hot loops are compiled for AVX-512, AVX2+FMA and the x86-64 baseline and
  * picked at load time (function multi-versioning); -Dsimd=false or other
@@ -54,10 +55,18 @@ typedef struct crsae__pack {
     int C, K, KK;
     float *ana; /* C x KK */
     float *syn; /* KK x C */
+    /* NULL, or (crsae__pack_bf16) the banks as pairs of bfloat16 for the
+     * encoder's kernels, which then multiply in bfloat16 and add in float */
+    uint32_t *ana2, *syn2;
 } crsae__pack;
 
 int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K);
 void crsae__pack_free(crsae__pack *p);
+/* Let crsae__analysis_update and crsae__synthesis_phased multiply
+ * bfloat16-rounded operands (summing in float) where the CPU has
+ * AVX512-BF16: twice the products per instruction.  1: they will, 0: not
+ * on this CPU or build, -1: out of memory. */
+int crsae__pack_bf16(crsae__pack *p);
 /* Refill an initialised pack from a bank of the same shape. */
 void crsae__pack_fill(crsae__pack *p, const float *bank);
 
