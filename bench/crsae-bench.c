@@ -19,6 +19,8 @@
  *     --time-images N      time 1 and 2 threads on the first N images, best
  *                          of 3 runs each (default 8; the others: 2 threads,
  *                          one run)
+ *     --precise            float products throughout (the default multiplies in
+ *                          bfloat16 where the CPU has AVX512-BF16)
  *     --clipped            also report PSNR with 8-bit rounded, clipped noise
  *     --limit N            use only the first N images of each folder
  *     --kernels            also time the kernels by themselves (H, H^T, a
@@ -222,7 +224,7 @@ int main(int argc, char **argv)
 {
     double sigmas[16] = {15, 25, 50};
     int nsig = 3, time_images = 8, clipped = 0, limit = 0, iterations = 0, shifts = 0;
-    int transforms = 1, train_steps = 0, kernels = 0;
+    int transforms = 1, train_steps = 0, kernels = 0, precise = 0;
     int qualities[3], nq = 0;
     double thr_sigma = 0;
     const char *model_path = NULL, *colour_dir = NULL, *preview_dir = NULL;
@@ -235,6 +237,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(o, "--kernels")) {
             kernels = 1;
+            continue;
+        }
+        if (!strcmp(o, "--precise")) {
+            precise = 1;
             continue;
         }
         if (first + 1 >= argc) {
@@ -352,6 +358,7 @@ int main(int argc, char **argv)
                 p.iterations = iterations;
                 p.shifts = pq.shifts;
                 p.transforms = pq.transforms;
+                p.precise = precise;
                 p.threads = 2;
                 double t0 = now();
                 st = crsae_denoise_plane(model, &p, noisy, (size_t)imgs[i].w, out,

@@ -1,9 +1,11 @@
 /* kernel_bench.c - GFLOP/s of the core's kernels on one thread, on the shapes
  * denoising and training use: the synthesis H (a code row to image rows)
  * and the analysis H^T (image rows to a code row) on a 1000-pixel-wide
- * tile, on plain rows (training) and on phased rows (the encoder); T FISTA
- * iterations over a 1000 x 200 domain (the wavefront: both operators, the
- * thresholds and the momentum); and one training patch's
+ * tile, on plain rows (training) and on phased rows (the encoder), then
+ * the encoder's own (H^T with the FISTA update) and T FISTA iterations over
+ * a 1000 x 200 domain (the wavefront: both operators, the thresholds and
+ * the momentum), with float and, where the CPU has them, bfloat16
+ * products; and one training patch's
  * forward and backward passes (64 x 64, the filter gradients included).
  * FLOPs count the useful multiply-adds only (2 C K^2 per atom per
  * convolution), not the padding the kernels compute on.  Each figure is
@@ -73,6 +75,9 @@ void bench_kernels(const crsae_model *m, double peak1)
     double best_s = 1e30, best_a = 1e30, best_ps = 1e30, best_pa = 1e30;
     volatile float sink = 0.0f;
     float *rows[CRSAE_MAX_SIZE];
+    float bias[CRSAE_MAX_FILTERS];
+    for (int c = 0; c < C; c++)
+        bias[c] = 0.02f;
     for (int rep = 0; rep < 10; rep++) {
         double t0 = now();
         for (int it = 0; it < 4; it++)
@@ -105,25 +110,62 @@ void bench_kernels(const crsae_model *m, double peak1)
     const double row_flop = 4.0 * g.nu * g.nv * conv_atom;
     line("H (synthesis, GEMM + col2im)", row_flop, best_s, peak1);
     line("H^T (analysis, im2col + GEMM)", row_flop, best_a, peak1);
-    line("H on phased rows (the encoder's)", row_flop, best_ps, peak1);
-    line("H^T on phased rows (the encoder's)", row_flop, best_pa, peak1);
+    line("H on phased rows", row_flop, best_ps, peak1);
+    line("H^T on phased rows", row_flop, best_pa, peak1);
 
-    /* T iterations and the decoding on a 1000 x 200 domain */
-    float bias[CRSAE_MAX_FILTERS];
-    for (int c = 0; c < C; c++)
-        bias[c] = 0.02f;
-    crsae__encoder e = {&dec, &enc, &out, bias, 1.0f / m->lipschitz, T, 0};
-    crsae__fista_buf buf = {rec, x, w, row, ring};
-    double best_f = 1e30;
-    for (int rep = 0; rep < 10; rep++) {
-        double t0 = now();
-        crsae__fista(&g, &e, img, rec, &buf, NULL, NULL);
-        double t = now() - t0;
-        best_f = t < best_f ? t : best_f;
+    /* the encoder's kernels (H on phased rows; H^T with the FISTA update as
+     * its epilogue) and T iterations with the decoding on a 1000 x 200
+     * domain: with float products, then (where the CPU has AVX512-BF16)
+     * with bfloat16 ones, whose own peak is twice the float FMA's */
+    crsae__pack dec2 = {0}, enc2 = {0};
+    int bf16 = !crsae__pack_init(&dec2, m->dec, C, K) && !crsae__pack_init(&enc2, m->enc, C, K) &&
+               crsae__pack_bf16(&dec2) == 1 && crsae__pack_bf16(&enc2) == 1;
+    for (int prec = 0; prec < 1 + bf16; prec++) {
+        const crsae__pack *pd = prec ? &dec2 : &dec, *pe = prec ? &enc2 : &enc;
+        const crsae__fista_step up = {x, w, g.plane, bias, 0.01f, 0.5f, g.nv};
+        double best_syn = 1e30, best_upd = 1e30, best_f = 1e30;
+        for (int rep = 0; rep < 10; rep++) {
+            double t0 = now();
+            for (int it = 0; it < 4; it++)
+                for (int u = 0; u < g.nu; u++) {
+                    for (int a = 0; a < K; a++)
+                        rows[a] = imgp + (size_t)(u * s + a) * s * lp;
+                    crsae__synthesis_phased(&g, pd, code, u, -1.0f, rows, lp, row);
+                }
+            double t1 = now();
+            for (int it = 0; it < 4; it++)
+                for (int u = 0; u < g.nu; u++) {
+                    for (int a = 0; a < K; a++)
+                        rows[a] = imgp + (size_t)(u * s + a) * s * lp;
+                    crsae__fista_step su = up;
+                    su.x += (size_t)u * g.rowp;
+                    su.w += (size_t)u * g.rowp;
+                    crsae__analysis_update(&g, pe, (const float *const *)rows, lp, &su, row);
+                }
+            double t2 = now();
+            best_syn = t1 - t0 < best_syn ? t1 - t0 : best_syn;
+            best_upd = t2 - t1 < best_upd ? t2 - t1 : best_upd;
+        }
+        crsae__encoder e = {pd, pe, &out, bias, 1.0f / m->lipschitz, T, 0};
+        crsae__fista_buf buf = {rec, x, w, row, ring};
+        for (int rep = 0; rep < 10; rep++) {
+            double t0 = now();
+            crsae__fista(&g, &e, img, rec, &buf, NULL, NULL);
+            double t = now() - t0;
+            best_f = t < best_f ? t : best_f;
+        }
+        printf("  %s products:\n", prec ? "bfloat16" : "float");
+        line("H, phased, into the residual", row_flop, best_syn, peak1);
+        line("H^T, phased, + the FISTA update", row_flop, best_upd, peak1);
+        /* iteration 1 has no synthesis (w = 0): 2T - 1 convolutions and the decoding */
+        line("FISTA tile (T iterations + decoding)", 2.0 * T * g.nu * g.nv * conv_atom, best_f,
+             peak1);
     }
-    /* iteration 1 has no synthesis (w = 0): 2T - 1 convolutions and the decoding */
-    line("FISTA tile (T iterations + decoding)", 2.0 * T * g.nu * g.nv * conv_atom, best_f,
-         peak1);
+    if (!bf16)
+        printf("  (no bfloat16 products on this CPU or build)\n");
+    crsae__pack_free(&dec2);
+    crsae__pack_free(&enc2);
+    crsae__encoder e = {&dec, &enc, &out, bias, 1.0f / m->lipschitz, T, 0};
 
     /* one training patch: forward with the tape, backward */
     crsae__geom pg;

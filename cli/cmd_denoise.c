@@ -48,6 +48,10 @@ static void help(void)
              "                     normal (default): all of them; best: also the 8 flips\n"
              "                     and rotations of the image, averaged (8 times slower)\n"
              "  --best             the same as --quality best\n"
+             "  --precise          float products throughout (where the CPU has\n"
+             "                     AVX512-BF16 the encoder multiplies in bfloat16 and\n"
+             "                     adds in float: twice as fast; pixels move by at\n"
+             "                     most about 0.5 of an 8-bit level)\n"
              "  --quiet            no progress or messages\n"));
 }
 
@@ -58,7 +62,7 @@ int cmd_denoise(int argc, char **argv)
         {"shifts", required_argument, NULL, 'S'},  {"model", required_argument, NULL, 'm'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"best", no_argument, NULL, 'b'},          {"help", no_argument, NULL, 'h'},
-        {"quality", required_argument, NULL, 'Q'},
+        {"quality", required_argument, NULL, 'Q'}, {"precise", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     const crsae_param_info *ps = crsae_param_get(CRSAE_PARAM_NOISE_LEVEL),
                            *pi = crsae_param_get(CRSAE_PARAM_ITERATIONS),
@@ -66,7 +70,7 @@ int cmd_denoise(int argc, char **argv)
                            *pt = crsae_param_get(CRSAE_PARAM_THREADS);
     double sigma = 0, iters = 0, shifts = 0, threads = 0;
     const char *model_path = NULL;
-    int quiet = 0, c;
+    int quiet = 0, precise = 0, c;
     crsae_quality quality = CRSAE_QUALITY_NORMAL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -97,6 +101,9 @@ int cmd_denoise(int argc, char **argv)
             break;
         case 'b':
             quality = CRSAE_QUALITY_BEST;
+            break;
+        case 'P':
+            precise = 1;
             break;
         case 'Q': {
             int q = crsae_quality_from_name(optarg, strlen(optarg));
@@ -165,6 +172,7 @@ int cmd_denoise(int argc, char **argv)
     if (shifts > 0)
         prm.shifts = (int)shifts; /* an explicit count wins */
     prm.threads = (int)threads;
+    prm.precise = precise;
     progress pr = {!quiet && isatty(STDERR_FILENO), -1};
     prm.progress = on_progress;
     prm.progress_user = &pr;
