@@ -69,6 +69,33 @@ done
 "$crsae" denoise --quiet --sigma 25 --threads 1 "$tmp/noisy.png" "$tmp/t1b.png"
 assert "a second run: the same bytes" cmp -s "$tmp/t1.png" "$tmp/t1b.png"
 
+# A batch over several files: one process, the same bytes as one file at a
+# time; a bad file is reported, the others are written; the inputs are never
+# written over.
+mkdir -p "$tmp/in" "$tmp/outd"
+cp "$tmp/noisy.png" "$tmp/in/a.png"
+"$mkimage" "$tmp/in/b.png" 50 40 3 16 5
+printf 'not a png' >"$tmp/in/c.png"
+"$crsae" denoise --quiet --sigma 25 "$tmp/in/b.png" "$tmp/b1.png"
+check "batch with a bad file exits 4" 4 "$crsae" denoise --sigma 25 --out-dir "$tmp/outd" \
+    "$tmp/in/a.png" "$tmp/in/c.png" "$tmp/in/b.png"
+assert "batch: a.png as denoised alone" cmp -s "$tmp/outd/a.png" "$tmp/den.png"
+assert "batch: b.png as denoised alone" cmp -s "$tmp/outd/b.png" "$tmp/b1.png"
+assert "batch: nothing for the bad file" test ! -e "$tmp/outd/c.png"
+assert "batch: the failure is counted" grep -q "1 of 3" "$tmp/err.txt"
+check "batch into the inputs' own folder" 2 "$crsae" denoise --sigma 25 --out-dir "$tmp/in" "$tmp/in/a.png"
+assert "batch: the input is untouched" cmp -s "$tmp/in/a.png" "$tmp/noisy.png"
+check "batch into a missing folder" 6 "$crsae" denoise --sigma 25 --out-dir "$tmp/nodir" "$tmp/in/a.png"
+check "batch with no input" 2 "$crsae" denoise --sigma 25 --out-dir "$tmp/outd"
+check "batch, auto sigma per image" 0 "$crsae" denoise --quiet --out-dir "$tmp/outd" "$tmp/in/a.png" "$tmp/in/b.png"
+assert "batch: auto sigma as alone" cmp -s "$tmp/outd/a.png" "$tmp/den2.png"
+
+# --precise: float products; the same picture within rounding
+check "denoise --precise" 0 "$crsae" denoise --sigma 25 --precise "$tmp/noisy.png" "$tmp/prec.png"
+pp=$("$crsae" psnr "$tmp/den.png" "$tmp/prec.png" | awk '{print $1}')
+echo "--precise against the default: $pp dB apart (inf: the same bytes)"
+assert "--precise: the same picture (> 50 dB apart or identical)" awk -v p="$pp" 'BEGIN { exit !(p == "inf" || p > 50) }'
+
 # Ctrl-C during denoising: exit 7, the existing output untouched, no temporary left.
 "$mkimage" "$tmp/big.png" 1200 1000 3 8 7
 "$crsae" noise --sigma 25 --seed 7 "$tmp/big.png" "$tmp/bign.png"
