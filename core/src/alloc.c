@@ -1,9 +1,14 @@
 /* alloc.c - the replaceable allocator every allocation of libcrsae goes
  * through, so tests can fail allocations one by one. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static void *default_malloc(size_t size, void *user)
 {
@@ -94,4 +99,22 @@ void *crsae__carve(crsae__carver *c, size_t n, size_t size)
     void *p = c->base && c->ok ? c->base + c->used : NULL;
     c->used += (bytes + 63) & ~(size_t)63;
     return p;
+}
+
+/* Transparent huge pages for the 2 MiB-aligned interior of a large block,
+ * where the system has them on request (Linux, "madvise" mode): one fault
+ * per 2 MiB instead of 512 of them.  Measured: a 481 x 321 image's whole
+ * `crsae denoise` 7 % faster (4,300 page faults down to 700-1,200). */
+void crsae__advise_huge(void *ptr, size_t size)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    const uintptr_t a = ((uintptr_t)ptr + huge - 1) & ~(huge - 1);
+    const uintptr_t e = ((uintptr_t)ptr + size) & ~(huge - 1);
+    if (ptr && e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE); /* advice only */
+#else
+    (void)ptr;
+    (void)size;
+#endif
 }

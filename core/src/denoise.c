@@ -553,6 +553,7 @@ crsae_status crsae__denoise(const crsae_model *model, const crsae_denoise_params
     p->arena = crsae__malloc_aligned(sizing.used);
     if (!p->workers || !p->arena)
         goto done;
+    crsae__advise_huge(p->arena, sizing.used);
     crsae__carver block = {p->arena, 0, 1};
     carve(p, &block);
     if (pthread_mutex_init(&p->mu, NULL) != 0) {

@@ -41,6 +41,8 @@ void crsae__free(void *ptr);
 /* 64-byte aligned allocation for kernels; free with crsae__free_aligned. */
 void *crsae__malloc_aligned(size_t size);
 void crsae__free_aligned(void *ptr);
+/* Ask for huge pages for a large block (a hint; nothing where unsupported). */
+void crsae__advise_huge(void *ptr, size_t size);
 
 /* Parts of one block, one after the other, each 64-byte aligned: with base
  * NULL the carver only counts (used: the bytes the block needs; ok turns 0
