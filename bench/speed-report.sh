@@ -10,10 +10,13 @@
 # comparison with the published code (skipped without it).  It prints:
 #  1. crsae-bench: the FMA peak, the kernels' GFLOP/s and share of it, the
 #     dialog's preview, training patches/s, seconds per grey megapixel at
-#     each quality with 1 and 2 threads, seconds per colour megapixel;
+#     each quality with 1 and 2 threads, seconds per colour megapixel; then
+#     the normal quality again with float products (--precise);
 #  2. peak memory of a 100-megapixel grey image (10000 x 10000, one shift);
 #  3. OpenCV's non-local means on BSD68 (Debian's python3-opencv);
-#  4. the published PyTorch code with the same checkpoint (python3-torch).
+#  4. the published PyTorch code with the same checkpoint (python3-torch,
+#     with libopenblas0-pthread for its best case), crsae timed as one
+#     command per image and as one command over the images (--out-dir).
 # Debian's python (/usr/bin/python3), not a virtualenv's.  About 6 minutes
 # on 2 cores.
 set -euo pipefail
@@ -29,6 +32,11 @@ echo "== 1. crsae-bench (kernels, preview, training, quality settings, colour)"
 "$bin/bench/crsae-bench" --kernels --sigmas 25 --qualities fast,normal,best \
     --time-images 8 --limit 8 --train 40 --colour "$data/test/Set14" \
     --preview "$data/test/Set14" "$data/test/BSD68"
+
+echo
+echo "== 1b. the same images with float products throughout (--precise)"
+"$bin/bench/crsae-bench" --precise --sigmas 25 --qualities normal --time-images 8 --limit 8 \
+    "$data/test/BSD68" | grep -A2 '^ sigma'
 
 echo
 echo "== 2. a 100-megapixel grey image (one shift), peak memory"
@@ -51,6 +59,10 @@ fi
 echo
 echo "== 4. the published CRsAE code (PyTorch, CPU), same checkpoint"
 if [ -n "$repo" ] && /usr/bin/python3 -c 'import torch, cv2' 2>/dev/null; then
+    # PyTorch's CPU convolutions go through the system BLAS: its best case
+    # needs OpenBLAS (Debian's reference BLAS is about 4 times slower)
+    ldconfig -p | grep -q libopenblas ||
+        echo "warning: no OpenBLAS (apt-get install libopenblas0-pthread): PyTorch is not at its best"
     ref() {
         /usr/bin/python3 "$top/bench/compare-reference.py" "$bin/cli/crsae" "$repo" \
             "$data/../reference-models/crsae-untied-em-s20.json" \
