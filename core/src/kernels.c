@@ -1,16 +1,16 @@
-/* kernels.c - the GEMM, a transpose, im2col/col2im for strided atoms.
+/* kernels.c - the GEMM, the encoder's analysis with the FISTA update, a
+ * transpose, im2col/col2im for strided atoms.
  *
- * The product's micro-tiles keep their accumulators in registers as GCC
- * vector types (lowered to the target's vectors); plain C loops are the
- * reference and the path of other compilers.  When built with
- * CRSAE_SIMD_CLONES the tiles are also compiled for AVX2+FMA and AVX-512
- * and the best is picked at run time; -Dsimd=false keeps the portable
- * build (no x86 target attributes, no intrinsics). */
-#include "kernels.h"
+ * The product's micro-tiles (microtile.h) keep their accumulators in
+ * registers as GCC vector types (lowered to the target's vectors); plain C
+ * loops are the reference and the path of other compilers.  When built
+ * with CRSAE_SIMD_CLONES the tiles are also compiled for AVX2+FMA and
+ * AVX-512 and the best is picked at run time, and the encoder's products
+ * may take bfloat16 operands (kernels_bf16.c); -Dsimd=false keeps the
+ * portable build (no x86 target attributes, no intrinsics). */
 #include "internal.h"
+#include "microtile.h"
 
-#include <limits.h>
-#include <stdint.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -18,26 +18,6 @@
 #include <immintrin.h>
 #endif
 
-/* The product is cut into bands of at most GENERIC_ROWS (6) rows of A
- * (and C), or, on AVX-512, 8.  A band of h rows goes through micro-tiles
- * of h x 16 (and, on AVX-512, h x 32: sixteen zmm accumulators, twice the
- * chains two FMA pipes of latency 4 need, so a late load stalls nothing).
- * The bands of an M-row product are as even as they can be (49 rows: seven
- * of 7, not six of 8 and one of 1, nor 56 with padding).
- *
- * One body for every tile: ROWS repeats a step for each row r of the
- * micro-tile, with its own named pointer and accumulators so that the
- * compiler keeps them in registers.  ACC (a parameter of the functions):
- * the accumulators start from C, so that the product is added to it. */
-#define GEMM_ROWS1(X, W) X(0, W)
-#define GEMM_ROWS2(X, W) GEMM_ROWS1(X, W) X(1, W)
-#define GEMM_ROWS3(X, W) GEMM_ROWS2(X, W) X(2, W)
-#define GEMM_ROWS4(X, W) GEMM_ROWS3(X, W) X(3, W)
-#define GEMM_ROWS5(X, W) GEMM_ROWS4(X, W) X(4, W)
-#define GEMM_ROWS6(X, W) GEMM_ROWS5(X, W) X(5, W)
-#define GEMM_ROWS7(X, W) GEMM_ROWS6(X, W) X(6, W)
-#define GEMM_ROWS8(X, W) GEMM_ROWS7(X, W) X(7, W)
-#define GEMM_PTRS(r, W) const float *a##r = A + (size_t)r * lda;
 #define GEMM_INIT(r, W)                                                               \
     float s##r[W];                                                                    \
     for (int j = 0; j < W; j++)                                                       \
@@ -89,92 +69,10 @@ typedef void (*band_fn)(int N, int Kd, const float *A, size_t lda, const float *
     {{NULL, P##1_0, P##2_0, P##3_0, P##4_0}, {NULL, P##1_1, P##2_1, P##3_1, P##4_1}}
 #define PLAIN16(H) GEMM_TILES(GEMM_ROWS##H, CRSAE_NR, 0, N)
 
-/* The tiles the kernels run are written with vector types (a GCC extension
- * that clang shares; lowered to whatever vectors the target has): with
- * plain float arrays of accumulators gcc keeps some of them on the stack
- * (8 x 32) or, with B given by its rows' addresses, does not vectorize at
- * all.  A tile has NV vectors of type VT per row; the plain loops above
- * are the reference (crsae__gemm_plain) and the path of other compilers. */
 #if defined(__GNUC__)
-typedef float v16f __attribute__((vector_size(64)));
-typedef float v8f __attribute__((vector_size(32)));
-#define V_LOAD(v, p) __builtin_memcpy(&(v), (p), sizeof(vt_))
-#define V_STORE(p, v) __builtin_memcpy((p), &(v), sizeof(vt_))
-#define V_INIT(r, W)                                                                  \
-    vt_ s##r##0 = {0}, s##r##1 = {0};                                                 \
-    if (ACC) {                                                                        \
-        V_LOAD(s##r##0, Cm + (size_t)r * ldc + j0);                                   \
-        if (nv_ == 2)                                                                 \
-            V_LOAD(s##r##1, Cm + (size_t)r * ldc + j0 + lanes_);                      \
-    }
-#define V_FMA(r, W)                                                                   \
-    {                                                                                 \
-        const float x = a##r[k];                                                      \
-        s##r##0 += b0 * x;                                                            \
-        if (nv_ == 2)                                                                 \
-            s##r##1 += b1 * x;                                                        \
-    }
-#define V_SAVE(r, W)                                                                  \
-    V_STORE(Cm + (size_t)r * ldc + j0, s##r##0);                                      \
-    if (nv_ == 2)                                                                     \
-        V_STORE(Cm + (size_t)r * ldc + j0 + lanes_, s##r##1);
-#define V_TILES(ROWS, VT, NV, J0, J1) V_TILES_SAVE(ROWS, VT, NV, J0, J1, V_SAVE)
-#define V_TILES_SAVE(ROWS, VT, NV, J0, J1, SAVE)                                      \
-    {                                                                                 \
-        typedef VT vt_;                                                               \
-        enum { nv_ = NV, lanes_ = sizeof(VT) / sizeof(float) };                       \
-        ROWS(GEMM_PTRS, 0)                                                            \
-        for (int j0 = J0; j0 < J1; j0 += nv_ * lanes_) {                              \
-            ROWS(V_INIT, 0)                                                           \
-            for (int k = 0; k < Kd; k++) {                                            \
-                const float *bk = Bk[k] + j0;                                         \
-                vt_ b0, b1 = {0};                                                     \
-                V_LOAD(b0, bk);                                                       \
-                if (nv_ == 2)                                                         \
-                    V_LOAD(b1, bk + lanes_);                                          \
-                ROWS(V_FMA, 0)                                                        \
-            }                                                                         \
-            ROWS(SAVE, 0)                                                             \
-        }                                                                             \
-    }
 #define TILES16(H) V_TILES(GEMM_ROWS##H, v8f, 2, 0, N)
 
-/* The FISTA update as the analysis's epilogue (crsae__analysis_update):
- * a tile's sums are the analysis of its channels and columns; they update
- * x and w there and are never stored (one pass less over the code row:
- * 4 % of a denoising).  Each step is the scalar update's (update_plain),
- * lane by lane, up to where the compiler contracts a multiply-add. */
-#define V_UPDATE1(r, S, OFF)                                                          \
-    {                                                                                 \
-        float *xp = up->x + (size_t)r * up->plane + j0 + OFF;                         \
-        float *wp = up->w + (size_t)r * up->plane + j0 + OFF;                         \
-        vt_ xo, wo, bias = {0};                                                       \
-        V_LOAD(xo, xp);                                                               \
-        V_LOAD(wo, wp);                                                               \
-        bias += up->bias[r];                                                          \
-        const vt_ z = wo + step * S;                                                  \
-        const vi_ zi = (vi_)z;                                                        \
-        const vt_ m = (vt_)(zi & 0x7fffffff) - bias;                                  \
-        const vi_ in = iota + (j0 + OFF) < nvv;                                       \
-        const vt_ xn = (vt_)((((vi_)m & (m > 0)) | (zi & INT_MIN)) & in);     \
-        const vt_ wn = xn + mom * (xn - xo);                                          \
-        V_STORE(xp, xn);                                                              \
-        V_STORE(wp, wn);                                                              \
-    }
-#define V_UPDATE(r, W)                                                                \
-    V_UPDATE1(r, s##r##0, 0)                                                          \
-    if (nv_ == 2)                                                                     \
-        V_UPDATE1(r, s##r##1, lanes_)
-/* The constants of the epilogue, for vector type VT. */
-#define V_UPDATE_CONSTS(VT)                                                           \
-    typedef int vi_ __attribute__((vector_size(sizeof(VT))));                         \
-    VT step = {0}, mom = {0};                                                         \
-    vi_ iota, nvv = {0};                                                              \
-    step += up->step;                                                                 \
-    mom += up->momentum;                                                              \
-    nvv += up->nv;                                                                    \
-    for (int l = 0; l < (int)(sizeof(VT) / sizeof(float)); l++)                      \
-        iota[l] = l;
+/* The analysis's bands with the FISTA update as their epilogue. */
 #define UPD_ARGS                                                                      \
     int N, int Kd, const float *restrict A, size_t lda, const float *const *restrict Bk, \
         const crsae__fista_step *restrict up
@@ -216,21 +114,6 @@ BAND2(CRSAE_CLONES, band, 5, TILES16)
 BAND2(CRSAE_CLONES, band, 6, TILES16)
 static const band_fn bands[2][9] = {{NULL, band1_0, band2_0, band3_0, band4_0, band5_0, band6_0},
                                     {NULL, band1_1, band2_1, band3_1, band4_1, band5_1, band6_1}};
-
-/* M rows as bands of at most maxh rows, as even as they can be: n bands,
- * the first `tall` of h rows, the others of h - 1. */
-typedef struct bands_of {
-    int n, h, tall;
-} bands_of;
-static bands_of split_rows(int M, int maxh)
-{
-    bands_of b = {(M + maxh - 1) / maxh, 0, 0};
-    if (b.n > 0) {
-        b.h = (M + b.n - 1) / b.n;
-        b.tall = M - b.n * (b.h - 1);
-    }
-    return b;
-}
 
 static void run_bands(const band_fn *tab, int maxh, int M, int N, int Kd, const float *A,
                       size_t lda, const float *const *Bk, float *Cm, size_t ldc)
@@ -296,129 +179,6 @@ UBAND(V4, uband32_, 7, UTILES32)
 UBAND(V4, uband32_, 8, UTILES32)
 static const upd_fn ubands32[9] = {NULL,       uband32_1, uband32_2, uband32_3, uband32_4,
                                    uband32_5, uband32_6, uband32_7, uband32_8};
-
-/* bfloat16 products (AVX512-BF16): a 32-bit word holds two bfloat16, the
- * terms k and k + 1 of a product's sum (k in its low half), and
- * vdpbf16ps adds both products of each lane to a float sum.  A is packed
- * so once (crsae__pack_bf16), B per call (pack_pairs_bf16). */
-#define BF4 __attribute__((target("arch=x86-64-v4,avx512bf16")))
-#define BF_PTRS(r, W) const uint32_t *a##r = A + (size_t)r * lda;
-#define BF_INIT(r, W) vt_ s##r##0 = {0}, s##r##1 = {0};
-#define BF_DOT(r, W)                                                                  \
-    {                                                                                 \
-        const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a##r[k]);                 \
-        s##r##0 = (vt_)_mm512_dpbf16_ps((__m512)s##r##0, x, b0);                      \
-        if (nv_ == 2)                                                                 \
-            s##r##1 = (vt_)_mm512_dpbf16_ps((__m512)s##r##1, x, b1);                  \
-    }
-#define BF_TILES(ROWS, NV, J0, J1, SAVE)                                              \
-    {                                                                                 \
-        typedef v16f vt_;                                                             \
-        enum { nv_ = NV, lanes_ = 16 };                                               \
-        ROWS(BF_PTRS, 0)                                                              \
-        for (int j0 = J0; j0 < J1; j0 += nv_ * lanes_) {                              \
-            ROWS(BF_INIT, 0)                                                          \
-            for (int k = 0; k < Kd; k++) {                                            \
-                const uint32_t *bk = B + (size_t)k * ldb + j0;                        \
-                const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bk);                 \
-                const __m512bh b1 =                                                   \
-                    nv_ == 2 ? (__m512bh)_mm512_loadu_si512(bk + lanes_) : b0;        \
-                ROWS(BF_DOT, 0)                                                       \
-            }                                                                         \
-            ROWS(SAVE, 0)                                                             \
-        }                                                                             \
-    }
-#define BF_BODY(H, SAVE)                                                              \
-    const int n32 = N & ~31;                                                          \
-    BF_TILES(GEMM_ROWS##H, 2, 0, n32, SAVE)                                           \
-    BF_TILES(GEMM_ROWS##H, 1, n32, N, SAVE)
-/* The synthesis's product added (times sign) to rows given by their
- * addresses Ck, which may overlap (a phase's run at offsets 0 and 1): each
- * row is loaded after the one before it is stored, so Ck is not restrict.
- * The analysis's product, with the FISTA update as its epilogue. */
-#define BF_ADD(r, W)                                                                  \
-    {                                                                                 \
-        float *dr = Ck[r] + j0;                                                       \
-        vt_ d;                                                                        \
-        V_LOAD(d, dr);                                                                \
-        d += sgn * s##r##0;                                                           \
-        V_STORE(dr, d);                                                               \
-        if (nv_ == 2) {                                                               \
-            V_LOAD(d, dr + lanes_);                                                   \
-            d += sgn * s##r##1;                                                       \
-            V_STORE(dr + lanes_, d);                                                  \
-        }                                                                             \
-    }
-#define BF_ARGS                                                                       \
-    int N, int Kd, const uint32_t *restrict A, size_t lda, const uint32_t *restrict B, \
-        size_t ldb
-typedef void (*bf_fn)(BF_ARGS, float *const *Ck, float sign);
-typedef void (*bfu_fn)(BF_ARGS, const crsae__fista_step *restrict up);
-#define BF_BAND(H)                                                                    \
-    BF4 static void bf_band##H(BF_ARGS, float *const *Ck, float sign)                 \
-    {                                                                                 \
-        v16f sgn = {0};                                                               \
-        sgn += sign;                                                                  \
-        BF_BODY(H, BF_ADD)                                                            \
-    }                                                                                 \
-    BF4 static void bfu_band##H(BF_ARGS, const crsae__fista_step *restrict up)        \
-    {                                                                                 \
-        V_UPDATE_CONSTS(v16f)                                                         \
-        BF_BODY(H, V_UPDATE)                                                          \
-    }
-BF_BAND(1)
-BF_BAND(2)
-BF_BAND(3)
-BF_BAND(4)
-BF_BAND(5)
-BF_BAND(6)
-BF_BAND(7)
-BF_BAND(8)
-static const bf_fn bf_bands[9] = {NULL,      bf_band1, bf_band2, bf_band3, bf_band4,
-                                  bf_band5, bf_band6, bf_band7, bf_band8};
-static const bfu_fn bfu_bands[9] = {NULL,       bfu_band1, bfu_band2, bfu_band3, bfu_band4,
-                                    bfu_band5, bfu_band6, bfu_band7, bfu_band8};
-
-/* pack_pairs with the CPU's conversion (vcvtne2ps2bf16, nearest even),
- * then the halves interleaved (vpermw): rows src[0..rows-1] (n floats
- * each, n a multiple of 16) as ceil(rows / 2) rows of pairs (pitch n
- * words), rows 2k and 2k + 1 in row k, a missing last one as zeros. */
-BF4 static void pack_pairs_bf16(const float *const *src, int rows, int n, uint32_t *dst)
-{
-    __m512i idx;
-    {
-        short ix[32];
-        for (int v = 0; v < 16; v++) {
-            ix[2 * v] = (short)v;
-            ix[2 * v + 1] = (short)(16 + v);
-        }
-        idx = _mm512_loadu_si512(ix);
-    }
-    for (int k = 0; k < rows; k += 2) {
-        const float *lo = src[k], *hi = k + 1 < rows ? src[k + 1] : NULL;
-        uint32_t *d = dst + (size_t)(k / 2) * n;
-        for (int v = 0; v < n; v += 16) {
-            const __m512 h = hi ? _mm512_loadu_ps(hi + v) : _mm512_setzero_ps();
-            const __m512bh e = _mm512_cvtne2ps_pbh(h, _mm512_loadu_ps(lo + v));
-            _mm512_storeu_si512(d + v, _mm512_permutexvar_epi16(idx, (__m512i)e));
-        }
-    }
-}
-
-static int have_bf16(void)
-{
-    static atomic_int known; /* 0: not yet asked, 1: no, 2: yes */
-    int k = atomic_load_explicit(&known, memory_order_relaxed);
-    if (k == 0) {
-        __builtin_cpu_init();
-        k = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
-                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
-                ? 2
-                : 1;
-        atomic_store_explicit(&known, k, memory_order_relaxed);
-    }
-    return k == 2;
-}
 
 /* Whether the AVX-512 tiles can run here (asked once). */
 static int have_avx512(void)
@@ -550,39 +310,6 @@ void crsae__transpose_plain(int rows, int cols, const float *src, size_t lds, fl
     transpose_plain(rows, cols, src, lds, dst, ldd);
 }
 
-/* A float rounded to bfloat16 (to nearest, ties to even), in the high half
- * of a word, and two of them as the pair (lo, hi) of the bf16 products. */
-static inline uint32_t bf16_high(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return u & 0xffff0000u;
-}
-
-static inline uint32_t bf16_pair(float lo, float hi)
-{
-    return bf16_high(hi) | (bf16_high(lo) >> 16);
-}
-
-/* The banks as bf16 pairs: ana2 C x ceil(KK / 2), syn2 KK x ceil(C / 2). */
-static void fill_pairs(crsae__pack *p)
-{
-    const int KK2 = (p->KK + 1) / 2, C2 = (p->C + 1) / 2;
-    for (int c = 0; c < p->C; c++)
-        for (int k = 0; k < KK2; k++) {
-            const float *a = p->ana + (size_t)c * p->KK;
-            p->ana2[(size_t)c * KK2 + k] =
-                bf16_pair(a[2 * k], 2 * k + 1 < p->KK ? a[2 * k + 1] : 0.0f);
-        }
-    for (int k = 0; k < p->KK; k++)
-        for (int c = 0; c < C2; c++) {
-            const float *a = p->syn + (size_t)k * p->C;
-            p->syn2[(size_t)k * C2 + c] =
-                bf16_pair(a[2 * c], 2 * c + 1 < p->C ? a[2 * c + 1] : 0.0f);
-        }
-}
-
 int crsae__pack_init(crsae__pack *p, const float *bank, int C, int K)
 {
     memset(p, 0, sizeof *p);
@@ -606,31 +333,9 @@ void crsae__pack_fill(crsae__pack *p, const float *bank)
             p->ana[(size_t)c * p->KK + k] = bank[(size_t)c * p->KK + k];
             p->syn[(size_t)k * p->C + c] = bank[(size_t)c * p->KK + k];
         }
-    if (p->ana2)
-        fill_pairs(p);
-}
-
-int crsae__pack_bf16(crsae__pack *p)
-{
 #ifdef CRSAE_HAVE_CLONES
     if (p->ana2)
-        return 1;
-    if (!have_bf16())
-        return 0;
-    const size_t KK2 = ((size_t)p->KK + 1) / 2, C2 = ((size_t)p->C + 1) / 2;
-    p->ana2 = crsae__malloc_aligned((size_t)p->C * KK2 * sizeof(uint32_t));
-    p->syn2 = crsae__malloc_aligned((size_t)p->KK * C2 * sizeof(uint32_t));
-    if (!p->ana2 || !p->syn2) {
-        crsae__free_aligned(p->ana2);
-        crsae__free_aligned(p->syn2);
-        p->ana2 = p->syn2 = NULL;
-        return -1;
-    }
-    fill_pairs(p);
-    return 1;
-#else
-    (void)p;
-    return 0;
+        crsae__pack_fill_pairs(p);
 #endif
 }
 
@@ -777,16 +482,6 @@ void crsae__analysis_update_plain(const crsae__geom *g, const crsae__pack *p,
     update_plain(up, G, (size_t)g->ldv, 0, g->C);
 }
 
-/* The update of channels i0.. (a band of the fused product). */
-static crsae__fista_step step_from(const crsae__fista_step *up, int i0)
-{
-    crsae__fista_step band = *up;
-    band.x += (size_t)i0 * up->plane;
-    band.w += (size_t)i0 * up->plane;
-    band.bias += i0;
-    return band;
-}
-
 #ifdef HAVE_UBANDS
 static void run_ubands(const upd_fn *tab, int maxh, int M, int N, int Kd, const float *A,
                        size_t lda, const float *const *Bk, const crsae__fista_step *up)
@@ -811,15 +506,7 @@ void crsae__analysis_update(const crsae__geom *g, const crsae__pack *p,
             at[a * K + b] = rows[a] + (size_t)(b % s) * lp + b / s;
 #ifdef CRSAE_HAVE_CLONES
     if (p->ana2) {
-        uint32_t *Bp = (uint32_t *)scratch; /* KK2 x ldv pairs */
-        const int KK2 = (p->KK + 1) / 2;
-        pack_pairs_bf16(at, p->KK, g->ldv, Bp);
-        const bands_of b = split_rows(p->C, 8);
-        for (int i = 0, i0 = 0; i < b.n; i0 += b.h - (i >= b.tall), i++) {
-            const crsae__fista_step band = step_from(up, i0);
-            bfu_bands[b.h - (i >= b.tall)](g->ldv, KK2, p->ana2 + (size_t)i0 * KK2,
-                                           (size_t)KK2, Bp, (size_t)g->ldv, &band);
-        }
+        crsae__bf16_analysis_update(g, p, at, up, scratch);
         return;
     }
     if (have_avx512()) {
@@ -851,13 +538,7 @@ void crsae__synthesis_phased(const crsae__geom *g, const crsae__pack *p, const f
         for (int a = 0; a < K; a++)
             for (int b = 0; b < K; b++)
                 to[a * K + b] = rows[a] + (size_t)(b % s) * lp + b / s;
-        uint32_t *Bp = (uint32_t *)scratch; /* C2 x ldv pairs */
-        const int C2 = (p->C + 1) / 2;
-        pack_pairs_bf16(cr, p->C, ldv, Bp);
-        const bands_of bd = split_rows(p->KK, 8);
-        for (int i = 0, i0 = 0; i < bd.n; i0 += bd.h - (i >= bd.tall), i++)
-            bf_bands[bd.h - (i >= bd.tall)](ldv, C2, p->syn2 + (size_t)i0 * C2, (size_t)C2, Bp,
-                                            (size_t)ldv, to + i0, sign);
+        crsae__bf16_synthesis(g, p, cr, to, sign, scratch);
         return;
     }
 #endif
