@@ -180,20 +180,30 @@ UBAND(V4, uband32_, 8, UTILES32)
 static const upd_fn ubands32[9] = {NULL,       uband32_1, uband32_2, uband32_3, uband32_4,
                                    uband32_5, uband32_6, uband32_7, uband32_8};
 
-/* Whether the AVX-512 tiles can run here (asked once). */
-static int have_avx512(void)
+/* What the CPU can run, asked once: CRSAE_CPU_* bits (microtile.h). */
+int crsae__cpu_features(void)
 {
-    static atomic_int known; /* 0: not yet asked, 1: no, 2: yes */
+    static atomic_int known; /* 0: not yet asked; else the bits + 1 */
     int k = atomic_load_explicit(&known, memory_order_relaxed);
     if (k == 0) {
         __builtin_cpu_init();
-        k = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-                ? 2
-                : 1;
+        int f = 0;
+        if (__builtin_cpu_supports("avx2"))
+            f |= CRSAE_CPU_AVX2;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+            f |= CRSAE_CPU_AVX512;
+        if ((f & CRSAE_CPU_AVX512) && __builtin_cpu_supports("avx512bf16"))
+            f |= CRSAE_CPU_BF16;
+        k = f + 1;
         atomic_store_explicit(&known, k, memory_order_relaxed);
     }
-    return k == 2;
+    return k - 1;
+}
+
+static int have_avx512(void)
+{
+    return (crsae__cpu_features() & CRSAE_CPU_AVX512) != 0;
 }
 #endif
 
@@ -275,14 +285,7 @@ __attribute__((target("avx2"))) static void transpose8(const float *src, size_t 
 
 static int have_avx2(void)
 {
-    static atomic_int known; /* 0: not yet asked, 1: no, 2: yes */
-    int k = atomic_load_explicit(&known, memory_order_relaxed);
-    if (k == 0) {
-        __builtin_cpu_init();
-        k = __builtin_cpu_supports("avx2") ? 2 : 1;
-        atomic_store_explicit(&known, k, memory_order_relaxed);
-    }
-    return k == 2;
+    return (crsae__cpu_features() & CRSAE_CPU_AVX2) != 0;
 }
 #endif
 

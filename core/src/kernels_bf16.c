@@ -8,7 +8,6 @@
 
 #ifdef CRSAE_HAVE_CLONES
 #include <immintrin.h>
-#include <stdatomic.h>
 
 /* bfloat16 products (AVX512-BF16): a 32-bit word holds two bfloat16, the
  * terms k and k + 1 of a product's sum (k in its low half), and
@@ -118,20 +117,6 @@ BF4 static void pack_pairs_bf16(const float *const *src, int rows, int n, uint32
     }
 }
 
-int crsae__have_bf16(void)
-{
-    static atomic_int known; /* 0: not yet asked, 1: no, 2: yes */
-    int k = atomic_load_explicit(&known, memory_order_relaxed);
-    if (k == 0) {
-        __builtin_cpu_init();
-        k = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
-                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
-                ? 2
-                : 1;
-        atomic_store_explicit(&known, k, memory_order_relaxed);
-    }
-    return k == 2;
-}
 
 /* A float rounded to bfloat16 (to nearest, ties to even), in the high half
  * of a word, and two of them as the pair (lo, hi) of the bf16 products. */
@@ -199,7 +184,7 @@ int crsae__pack_bf16(crsae__pack *p)
 #ifdef CRSAE_HAVE_CLONES
     if (p->ana2)
         return 1;
-    if (!crsae__have_bf16())
+    if (!(crsae__cpu_features() & CRSAE_CPU_BF16))
         return 0;
     const size_t KK2 = ((size_t)p->KK + 1) / 2, C2 = ((size_t)p->C + 1) / 2;
     p->ana2 = crsae__malloc_aligned((size_t)p->C * KK2 * sizeof(uint32_t));

@@ -145,13 +145,18 @@ static inline crsae__fista_step step_from(const crsae__fista_step *up, int i0)
 }
 
 #ifdef CRSAE_HAVE_CLONES
-/* kernels_bf16.c: whether the CPU has AVX512-BF16; the pack's bf16 pairs
+/* kernels.c: what the CPU can run (asked once). */
+#define CRSAE_CPU_AVX2 1   /* AVX2 */
+#define CRSAE_CPU_AVX512 2 /* AVX-512 F, VL, BW, DQ */
+#define CRSAE_CPU_BF16 4   /* and AVX512-BF16 */
+int crsae__cpu_features(void);
+
+/* kernels_bf16.c: the pack's bf16 pairs
  * refilled from its float banks; the encoder's two products with bf16
  * operands (B given by its rows' addresses: at[0..KK-1] for the analysis,
  * cr[0..C-1] for the synthesis, whose product is added times sign to the
  * rows to[0..KK-1]).  scratch: the row scratch, whose start holds the
  * paired B. */
-int crsae__have_bf16(void);
 void crsae__pack_fill_pairs(crsae__pack *p);
 void crsae__bf16_analysis_update(const crsae__geom *g, const crsae__pack *p,
                                  const float *const *at, const crsae__fista_step *up,
