@@ -43,7 +43,8 @@ static void help(void)
              "       crsae denoise [OPTIONS] --out-dir DIR IN.png...\n"
              "  --out-dir DIR      denoise every IN.png into DIR under its own name (one\n"
              "                     process: the model is read once); a file that fails\n"
-             "                     is reported and the others go on\n"
+             "                     is reported and the others go on (as is a second\n"
+             "                     input of the same name)\n"
              "  --sigma N|auto     noise level on the 0..255 scale (default auto, estimated\n"
              "                     for each image)\n"
              "  --iterations T     FISTA iterations (default: the model's)\n"
@@ -138,6 +139,20 @@ static char *out_name(const char *dir, const char *in)
     if (p)
         snprintf(p, n, "%s/%s", dir, base);
     return p;
+}
+
+/* Whether an input before argv[k] (from argv[first]) has the same file
+ * name: its output would be replaced. */
+static int name_taken(char **argv, int first, int k)
+{
+    const char *b = strrchr(argv[k], '/');
+    b = b ? b + 1 : argv[k];
+    for (int i = first; i < k; i++) {
+        const char *a = strrchr(argv[i], '/');
+        if (strcmp(a ? a + 1 : argv[i], b) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* Whether a and b name the same existing file. */
@@ -252,6 +267,10 @@ int cmd_denoise(int argc, char **argv)
             if (!out) {
                 cli_error(argv[k], "%s", crsae_strerror(CRSAE_ERR_NOMEM));
                 r = EXIT_INTERNAL;
+            } else if (name_taken(argv, optind, k)) {
+                cli_error(argv[k], _("has the same name as an earlier input; not written "
+                                     "(its output would replace that one's)"));
+                r = EXIT_USAGE;
             } else if (same_file(argv[k], out)) {
                 cli_error(argv[k], _("would be written over itself; give another --out-dir"));
                 r = EXIT_USAGE;
