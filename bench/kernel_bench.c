@@ -17,9 +17,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../core/src/encoder.h"
-#include "../core/src/internal.h"
-#include "../core/src/train_grad.h"
+#include "encoder/encoder.h"
+#include "base/alloc.h"
+#include "model/model.h"
+#include "train/train_grad.h"
 
 static double now(void)
 {

@@ -114,8 +114,8 @@ void bench_preview(const crsae_model *m, const char *dir, double sigma)
     crsae_denoise_params_init(&p);
     p.sigma = sg;
     p.threads = 2;
-    p.shifts = CRSAE_DRAFT_SHIFTS;
-    p.chroma_shifts = CRSAE_DRAFT_CHROMA_SHIFTS;
+    p.shifts = (int)crsae_param_get(CRSAE_PARAM_DRAFT_SHIFTS)->def;
+    p.chroma_shifts = (int)crsae_param_get(CRSAE_PARAM_DRAFT_CHROMA_SHIFTS)->def;
     row("grey draft (the dialog's)", m, &p, gnoisy, grey, 1);
     row("colour draft (the dialog's)", m, &p, noisy, rgb, 3);
     p.chroma_shifts = 0;

@@ -81,8 +81,8 @@ static int denoise_file(const job *jb, const char *in_path, const char *out_path
     double sigma = jb->sigma;
     if (sigma == 0) {
         float est;
-        st = crsae_estimate_sigma(img.pixels, (size_t)img.width * img.channels, img.width,
-                                  img.height, img.channels, &est);
+        st = crsae_estimate_noise_level(img.pixels, (size_t)img.width * img.channels,
+                                        img.width, img.height, img.channels, &est);
         if (st != CRSAE_OK) {
             cli_error(in_path, _("cannot estimate the noise level (%s); give --sigma"),
                       crsae_strerror(st));
@@ -90,8 +90,6 @@ static int denoise_file(const job *jb, const char *in_path, const char *out_path
             goto done;
         }
         sigma = est * 255.0;
-        if (sigma < 0.5)
-            sigma = 0.5; /* a clean image: denoise very lightly */
         if (!jb->quiet)
             fprintf(stderr, _("crsae: %s: estimated noise level %.2f\n"), in_path, sigma);
     }

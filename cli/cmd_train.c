@@ -13,12 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static volatile sig_atomic_t interrupted = 0;
 
@@ -89,15 +83,15 @@ static int load_noisy(const char *path, pngio_image *img, double *sigma)
     if (rc != EXIT_OK || !sigma)
         return rc;
     float est;
-    crsae_status st = crsae_estimate_sigma(img->pixels, (size_t)img->width * img->channels,
-                                           img->width, img->height, img->channels, &est);
-    if (st != CRSAE_OK || !(est > 0.0f)) {
+    crsae_status st = crsae_estimate_noise_level(img->pixels, (size_t)img->width * img->channels,
+                                                 img->width, img->height, img->channels, &est);
+    if (st != CRSAE_OK) {
         cli_error(path, _("cannot estimate the noise level (%s); give --sigma"),
-                  st != CRSAE_OK ? crsae_strerror(st) : _("no noise found"));
+                  crsae_strerror(st));
         pngio_free(img);
         return EXIT_INPUT;
     }
-    *sigma = est * 255.0 < 0.1 ? 0.1 : est * 255.0;
+    *sigma = est * 255.0;
     return EXIT_OK;
 }
 
@@ -126,11 +120,7 @@ static int add_path(image_set *s, const char *path)
 
 typedef struct progress {
     int tty;
-    double budget; /* seconds; 0: none */
-    int over_budget;
-    double t_call;  /* wall clock when the core was called */
-    double reserve; /* seconds before the first step (the risk estimate of
-                       --from-image), kept back for the one after the last */
+    int budget; /* a time budget (--from-image): the ETA comes from it */
     crsae_train_report last;
     const crsae_model *model;
     const crsae_train_state *state;
@@ -158,19 +148,17 @@ static int on_progress(const crsae_train_report *r, void *user)
 {
     progress *p = user;
     p->last = *r;
-    const double elapsed = wall_seconds() - p->t_call;
-    if (!p->first_step) {
+    if (!p->first_step)
         p->first_step = r->step; /* a resumed run starts past 1 */
-        p->reserve = elapsed - r->seconds;
-    }
+    const double elapsed = r->seconds;
     if (p->tty || r->step == r->steps || r->step % 100 == 0) {
         int done = r->step - p->first_step + 1;
-        double eta = p->budget > 0 ? p->budget - elapsed
-                                   : r->seconds / done * (r->steps - r->step);
+        double eta = p->budget ? (r->budget_used > 0 ? elapsed / r->budget_used - elapsed : 0)
+                               : r->seconds / done * (r->steps - r->step);
         char epoch[32] = "", of[24] = "";
         if (p->per_epoch > 0)
             snprintf(epoch, sizeof epoch, " (epoch %.2f)", r->step * (double)p->batch / p->per_epoch);
-        if (p->budget <= 0)
+        if (!p->budget)
             snprintf(of, sizeof of, "/%d", r->steps);
         fprintf(stderr, "%sstep %d%s%s  batch PSNR %.2f dB  %.0f s, about %.0f s left%s",
                 p->tty ? "\r" : "", r->step, of, epoch, r->psnr, elapsed, eta > 0 ? eta : 0.0,
@@ -187,10 +175,6 @@ static int on_progress(const crsae_train_report *r, void *user)
     }
     if (p->checkpoint && p->every > 0 && r->step % p->every == 0 && !write_checkpoint(p))
         return 1;
-    if (p->budget > 0 && elapsed + p->reserve >= p->budget) {
-        p->over_budget = 1;
-        return 1;
-    }
     return interrupted != 0;
 }
 
@@ -424,7 +408,7 @@ int cmd_train(int argc, char **argv)
         if (!init)
             init = "default";
         if (seconds <= 0)
-            seconds = 60.0 * (set.mp > 1.0 ? set.mp : 1.0);
+            seconds = crsae_learn_seconds(photo.width, photo.height);
         crsae_train_params q;
         crsae_train_params_init_noisy_image(&q);
         if (!lr_given)
@@ -493,9 +477,7 @@ int cmd_train(int argc, char **argv)
         p.learn_bias = bias_mode;
         p.sigma_max = (float)(sigma_max / 255.0);
         p.lr_cosine = cosine;
-        crsae_model_info mi;
-        crsae_model_get_info(m, &mi);
-        p.ensemble = ensemble >= 0 ? ensemble : mi.untied;
+        p.ensemble = ensemble; /* -1: as the model is */
         crsae_status st = crsae_train_state_new(&state);
         if (st != CRSAE_OK) {
             cli_error("train", "%s", crsae_strerror(st));
@@ -528,14 +510,17 @@ int cmd_train(int argc, char **argv)
     p.threads = (int)threads;
     p.state = state;
     p.self_supervised = from != NULL;
-    progress pr = {isatty(STDERR_FILENO), seconds, 0, 0.0, 0.0, {0}, m, state, checkpoint, (int)every, 0, 0,
-                   per_epoch, p.batch, have_val ? &val : NULL, (int)val_every};
+    if (from)
+        p.seconds = seconds;
+    progress pr = {.tty = isatty(STDERR_FILENO), .budget = from != NULL, .model = m,
+                   .state = state, .checkpoint = checkpoint, .every = (int)every,
+                   .per_epoch = per_epoch, .batch = p.batch, .val = have_val ? &val : NULL,
+                   .val_every = (int)val_every};
     if (from && !pr.tty)
         fprintf(stderr, _("adapting the model to %s: sigma %.2f, up to %.0f s\n"), from, sigma,
                 seconds);
     p.progress = on_progress;
     p.progress_user = &pr;
-    pr.t_call = wall_seconds();
     crsae_adapt_outcome outcome = {0.0, 0.0, 1};
     crsae_status st =
         from ? crsae_train_noisy_image(m, &p, photo.pixels, (size_t)photo.width * photo.channels,
@@ -547,8 +532,6 @@ int cmd_train(int argc, char **argv)
     if ((st == CRSAE_OK || st == CRSAE_ERR_CANCELLED) && checkpoint && !pr.failed &&
         crsae_train_state_step(state) > 0 && pr.last.step % pr.every != 0)
         write_checkpoint(&pr);
-    if (st == CRSAE_ERR_CANCELLED && pr.over_budget && !interrupted)
-        st = CRSAE_OK; /* the time budget is the plan */
     if (st == CRSAE_ERR_CANCELLED && pr.failed) {
         rc = EXIT_OUTPUT;
         goto done;
@@ -572,6 +555,9 @@ int cmd_train(int argc, char **argv)
     char range[64] = "";
     if (sigma_max > 0)
         snprintf(range, sizeof range, " to %g (noise-level-aware)", sigma_max);
+    crsae_model_info mi;
+    crsae_model_get_info(m, &mi);
+    const int ensembled = p.ensemble < 0 ? mi.untied : p.ensemble;
     char prov[2048];
     int len = snprintf(prov, sizeof prov,
                        "Trained by crsae %s: %d of %d steps, batch %d, patch %d, lr %g%s, seed %.0f, "
@@ -581,7 +567,7 @@ int cmd_train(int argc, char **argv)
                        bias_mode == CRSAE_BIAS_FIXED  ? "fixed"
                        : bias_mode == CRSAE_BIAS_EM   ? "EM-updated"
                                                       : "back-propagated",
-                       p.ensemble ? "shift-ensemble loss" : "one shift per patch", set.n);
+                       ensembled ? "shift-ensemble loss" : "one shift per patch", set.n);
     for (int i = 0; i < ndata && len < (int)sizeof prov - 1; i++)
         len += snprintf(prov + len, sizeof prov - (size_t)len, " %s", data[i]);
     if (from && len < (int)sizeof prov - 1)

@@ -157,9 +157,11 @@ static GimpProcedure *create_learn(GimpPlugIn *plug_in, const gchar *name)
     gimp_procedure_add_string_argument(p, "name", _("Model n_ame"),
                                        _("Name of the new model; empty uses the image's name"),
                                        "", G_PARAM_READWRITE);
-    gimp_procedure_add_double_argument(p, "seconds", _("_Time"),
-                                       _("How long to learn, in seconds"), 1.0, 3600.0, 60.0,
-                                       G_PARAM_READWRITE);
+    const crsae_param_info *ps = crsae_param_get(CRSAE_PARAM_LEARN_SECONDS);
+    gimp_procedure_add_double_argument(
+        p, ps->name, _("_Time"),
+        _("How long to learn, in seconds; 0 gives 60 per megapixel, at least 60"), ps->min,
+        ps->max, ps->def, G_PARAM_READWRITE);
     gimp_procedure_add_string_argument(
         p, "model", _("_Start from"),
         _("The model to adapt (a .crsae file); empty uses the built-in model"), "",

@@ -130,7 +130,7 @@ gboolean crsae_gimp_estimate(GimpDrawable *drawable, gdouble *noise_level, GErro
     if (!buf)
         return FALSE;
     gfloat sigma;
-    crsae_status st = crsae_estimate_sigma(buf, (size_t)a.ew * ch, a.ew, a.eh, ch, &sigma);
+    crsae_status st = crsae_estimate_noise_level(buf, (size_t)a.ew * ch, a.ew, a.eh, ch, &sigma);
     g_free(buf);
     if (st != CRSAE_OK) {
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
@@ -139,7 +139,7 @@ gboolean crsae_gimp_estimate(GimpDrawable *drawable, gdouble *noise_level, GErro
                                                      : crsae_strerror(st));
         return FALSE;
     }
-    *noise_level = MAX(0.5, sigma * 255.0);
+    *noise_level = sigma * 255.0;
     return TRUE;
 }
 
@@ -179,14 +179,9 @@ gboolean crsae_gimp_denoise_pixels(const crsae_model *model, const crsae_gimp_se
                                    gfloat *pixels, gint width, gint height, gint ch,
                                    crsae_progress_fn cancel, void *user, GError **error)
 {
-    gdouble sigma = s->noise_level;
-    if (sigma <= 0.0) {
-        gfloat est;
-        if (crsae_estimate_sigma(pixels, (size_t)width * ch, width, height, ch, &est) != CRSAE_OK)
-            est = 10.0f / 255.0f;
-        sigma = MAX(0.5, est * 255.0);
-    }
-    return run_core(model, s, sigma, pixels, width, height, ch, cancel, user, error);
+    /* a noise level of 0: the core estimates it on these pixels */
+    return run_core(model, s, MAX(0.0, s->noise_level), pixels, width, height, ch, cancel, user,
+                    error);
 }
 
 /* An 8- or 16-bit layer gets the result rounded here (integer_format).

@@ -146,7 +146,7 @@ crsae_gimp_learn *crsae_gimp_learn_prepare(GimpDrawable *drawable, gdouble noise
     job->height = h;
     job->channels = ch;
     job->sigma = sigma;
-    job->seconds = seconds > 0 ? seconds : 60.0;
+    job->seconds = seconds > 0 ? seconds : 0.0; /* 0: the core's default for the photo */
     job->model = model;
     job->source = image_stem(drawable);
     job->path = free_path(name && *name ? name : job->source);
@@ -164,44 +164,35 @@ static gdouble now(void)
     return (gdouble)g_get_monotonic_time() / 1e6;
 }
 
-typedef struct budget {
+typedef struct learning {
     crsae_gimp_learn *job;
     gdouble start;
-    gdouble reserve; /* seconds; < 0 until the first step */
-} budget;
+} learning;
 
+/* The core keeps the time budget; this shows how much of it is spent. */
 static int on_step(const crsae_train_report *r, void *user)
 {
-    budget *b = user;
-    gdouble elapsed = now() - b->start;
-    if (b->reserve < 0.0) /* the risk estimate before the first step: as
-                             long again is kept for the one after the last */
-        b->reserve = elapsed - r->seconds;
-    gdouble used = (elapsed + b->reserve) / b->job->seconds;
+    learning *b = user;
     g_atomic_int_set(&b->job->steps, r->step);
-    b->job->fraction = MIN(1.0, used); /* read by the dialog's timer: a torn read only
+    b->job->fraction = r->budget_used; /* read by the dialog's timer: a torn read only
                                           misdraws the bar for 100 ms */
     if (b->job->tick)
-        b->job->tick(MIN(1.0, used), b->job->tick_user);
-    return used >= 1.0 || g_atomic_int_get(&b->job->cancel);
+        b->job->tick(r->budget_used, b->job->tick_user);
+    return g_atomic_int_get(&b->job->cancel);
 }
 
 crsae_status crsae_gimp_learn_run(crsae_gimp_learn *job)
 {
     crsae_train_params p;
     crsae_train_params_init_noisy_image(&p);
-    crsae_model_info info;
-    crsae_model_get_info(job->model, &info);
     p.sigma = (float)(job->sigma / 255.0);
-    p.ensemble = info.untied;
+    p.seconds = job->seconds;
     p.progress = on_step;
-    budget b = {job, now(), -1.0};
+    learning b = {job, now()};
     p.progress_user = &b;
     crsae_status st = crsae_train_noisy_image(job->model, &p, job->pixels,
                                               (size_t)job->width * job->channels, job->width,
                                               job->height, job->channels, &job->outcome);
-    if (st == CRSAE_ERR_CANCELLED && !g_atomic_int_get(&job->cancel))
-        st = CRSAE_OK; /* the budget is spent: that is the plan */
     if (st == CRSAE_OK) {
         gchar *prov = g_strdup_printf(
             "Learned in GIMP by crsae %s from \"%s\" (%dx%d, noise level %.1f) by SURE: "

@@ -141,6 +141,7 @@ static void test_adapting_a_poor_model_is_kept(void **state)
     const double before = true_mse(m, &dp, noisy, clean, w, h);
     crsae_train_params p;
     crsae_train_params_init_noisy_image(&p);
+    p.seconds = 1e6; /* steps, not time, end this run */
     p.sigma = 0.1f;
     p.steps = 120;
     p.learning_rate = 3e-3f;
@@ -169,6 +170,7 @@ static void test_a_worse_model_is_not_kept(void **state)
     assert_int_equal(crsae_model_copy(&start, m), CRSAE_OK);
     crsae_train_params p;
     crsae_train_params_init_noisy_image(&p);
+    p.seconds = 1e6; /* steps, not time, end this run */
     p.sigma = 0.1f;
     p.steps = 6;
     p.learning_rate = 0.3f;
@@ -207,6 +209,8 @@ static void test_small_photos(void **state)
         float *noisy = noisy_copy(clean, w, h, 0.1f, 6);
         crsae_train_params p;
         crsae_train_params_init_noisy_image(&p);
+        p.seconds = 1e6;
+    p.seconds = 1e6; /* steps, not time, end this run */
         p.sigma = 0.1f;
         p.steps = 2;
         p.ensemble = info.untied;
@@ -220,12 +224,63 @@ static void test_small_photos(void **state)
         tiny[i] = 0.5f;
     crsae_train_params p;
     crsae_train_params_init_noisy_image(&p);
+    p.seconds = 1e6; /* steps, not time, end this run */
     p.sigma = 0.1f;
     p.steps = 2;
     p.ensemble = 1;
     assert_int_equal(crsae_train_noisy_image(m, &p, tiny, 10, 10, 10, 1, NULL),
                      CRSAE_ERR_INVALID_ARGUMENT);
     crsae_model_free(m);
+}
+
+typedef struct budget_seen {
+    int reports;
+    double last, worst_step_back;
+} budget_seen;
+
+static int watch_budget(const crsae_train_report *r, void *user)
+{
+    budget_seen *b = user;
+    if (r->budget_used < b->last)
+        b->worst_step_back = b->last - r->budget_used;
+    assert_true(r->budget_used >= 0.0 && r->budget_used <= 1.0);
+    b->last = r->budget_used;
+    b->reports++;
+    return 0;
+}
+
+/* The core keeps the time budget itself: unbounded steps, a budget of
+ * 1.5 seconds, and the call returns CRSAE_OK (not cancelled) after some
+ * steps, its reports' budget_used rising to the end; the noise level is
+ * estimated when it is 0. */
+static void test_time_budget_ends_learning(void **state)
+{
+    (void)state;
+    const int w = 192, h = 192;
+    float *clean = tu_synthetic_image(w, h, 8), *noisy = noisy_copy(clean, w, h, 0.08f, 5);
+    crsae_model *m = NULL;
+    assert_int_equal(crsae_model_default(&m), CRSAE_OK);
+    crsae_train_params p;
+    crsae_train_params_init_noisy_image(&p);
+    assert_true(p.sigma == 0.0f && p.seconds == 0.0 && p.steps >= 1 << 30);
+    p.seconds = 1.5;
+    budget_seen seen = {0, 0.0, 0.0};
+    p.progress = watch_budget;
+    p.progress_user = &seen;
+    crsae_adapt_outcome o = {0.0, 0.0, -1};
+    assert_int_equal(crsae_train_noisy_image(m, &p, noisy, (size_t)w, w, h, 1, &o), CRSAE_OK);
+    print_message("%d steps in a 1.5 s budget, last report at %.2f of it\n", seen.reports,
+                  seen.last);
+    assert_true(seen.reports >= 1);
+    assert_true(seen.worst_step_back == 0.0);
+    assert_true(o.kept == 0 || o.kept == 1);
+    assert_true(crsae_learn_seconds(100, 100) == CRSAE_LEARN_SECONDS_PER_MP);
+    assert_true(crsae_learn_seconds(2000, 1500) == 3.0 * CRSAE_LEARN_SECONDS_PER_MP);
+    p.seconds = -1.0;
+    assert_int_equal(crsae_train_noisy_image(m, &p, noisy, (size_t)w, w, h, 1, NULL),
+                     CRSAE_ERR_INVALID_ARGUMENT);
+    crsae_model_free(m);
+    free(clean), free(noisy);
 }
 
 int main(void)
@@ -236,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_adapting_a_poor_model_is_kept),
         cmocka_unit_test(test_a_worse_model_is_not_kept),
         cmocka_unit_test(test_small_photos),
+        cmocka_unit_test(test_time_budget_ends_learning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "crsae.h"
-#include "denoise.h"
-#include "internal.h"
-#include "kernels.h"
+#include "denoise/tiles.h"
+
+#include "kernels/kernels.h"
 #include "testutil.h"
 
 /* A small random model: fast, and enough to test the plumbing. */
@@ -362,6 +362,40 @@ static void test_tiny_images_and_in_place(void **state)
     crsae_model_free(m);
 }
 
+/* A noise level of 0 is the estimate with the library's one floor: the same
+ * pixels as passing that estimate, and a clean image gets the floor. */
+static void test_sigma_zero_estimates(void **state)
+{
+    (void)state;
+    crsae_model *m = NULL;
+    assert_int_equal(crsae_model_default(&m), CRSAE_OK);
+    const int w = 64, h = 48;
+    float *clean = malloc(sizeof(float) * w * h), *noisy = malloc(sizeof(float) * w * h);
+    float *a = malloc(sizeof(float) * w * h), *b = malloc(sizeof(float) * w * h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            clean[y * w + x] = 0.3f + 0.4f * (float)x / w;
+    memcpy(noisy, clean, sizeof(float) * w * h);
+    assert_int_equal(crsae_add_noise(noisy, (size_t)w, w, h, 1, 20.0f / 255.0f, 3), CRSAE_OK);
+    float est;
+    assert_int_equal(crsae_estimate_noise_level(noisy, (size_t)w, w, h, 1, &est), CRSAE_OK);
+    assert_true(est > 10.0f / 255.0f && est < 30.0f / 255.0f);
+    crsae_denoise_params p;
+    crsae_denoise_params_init(&p);
+    p.sigma = 0.0f;
+    assert_int_equal(crsae_denoise_plane(m, &p, noisy, (size_t)w, a, (size_t)w, w, h), CRSAE_OK);
+    p.sigma = est;
+    assert_int_equal(crsae_denoise_plane(m, &p, noisy, (size_t)w, b, (size_t)w, w, h), CRSAE_OK);
+    assert_memory_equal(a, b, sizeof(float) * w * h);
+    assert_int_equal(crsae_estimate_noise_level(clean, (size_t)w, w, h, 1, &est), CRSAE_OK);
+    assert_true(est == CRSAE_SIGMA_FLOOR);
+    free(clean);
+    free(noisy);
+    free(a);
+    free(b);
+    crsae_model_free(m);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -376,8 +410,11 @@ static void test_bad_input(void **state)
     assert_int_equal(crsae_denoise_image(m, &p, img, 8, out, 8, 8, 8, 5), CRSAE_ERR_INVALID_ARGUMENT);
     assert_int_equal(crsae_denoise_plane(m, &p, img, 2000000, out, 2000000, 2000000, 1),
                      CRSAE_ERR_TOO_LARGE);
-    p.sigma = 0.0f;
+    p.sigma = -0.1f;
     assert_int_equal(crsae_denoise_plane(m, &p, img, 8, out, 8, 8, 8), CRSAE_ERR_INVALID_ARGUMENT);
+    /* 0 = estimate: an image too small to estimate on says so */
+    p.sigma = 0.0f;
+    assert_int_equal(crsae_denoise_plane(m, &p, img, 4, out, 4, 4, 4), CRSAE_ERR_INVALID_ARGUMENT);
     p.sigma = NAN;
     assert_int_equal(crsae_denoise_plane(m, &p, img, 8, out, 8, 8, 8), CRSAE_ERR_INVALID_ARGUMENT);
     p.sigma = 0.1f;
@@ -528,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_grey_stays_grey_alpha_untouched),
         cmocka_unit_test(test_tiny_images_and_in_place),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_sigma_zero_estimates),
         cmocka_unit_test(test_default_model_gains_psnr),
         cmocka_unit_test(test_quality_presets),
         cmocka_unit_test(test_chroma_shifts),

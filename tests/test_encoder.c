@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "crsae.h"
-#include "encoder.h"
-#include "internal.h"
+#include "encoder/encoder.h"
+#include "model/model.h"
 #include "testutil.h"
 
 static void test_soft_threshold(void **state)

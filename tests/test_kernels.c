@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "crsae.h"
-#include "denoise.h"
-#include "encoder.h"
-#include "internal.h"
-#include "kernels.h"
+#include "denoise/tiles.h"
+#include "encoder/encoder.h"
+
+#include "kernels/kernels.h"
 #include "testutil.h"
 
 static float *rand_floats(size_t n, uint64_t *st)

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "crsae.h"
-#include "internal.h"
+
 #include "testutil.h"
 
 static crsae_model *random_model(int untied, uint64_t seed)

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "crsae.h"
 #include "testutil.h"
-#include "train_grad.h"
+#include "train/train_grad.h"
 
 enum { C = 3, K = 3, S = 2, NU = 4, NV = 5, KK = K * K };
 #define HD ((NU - 1) * S + K)

@@ -194,7 +194,7 @@ static void on_learn(GtkButton *button, dialog_state *st)
     gchar *start = NULL;
     g_object_get(st->config, "noise-level", &level, "model", &start, NULL);
     GError *error = NULL;
-    st->job = crsae_gimp_learn_prepare(st->drawable, level, start, NULL, 60.0, &error);
+    st->job = crsae_gimp_learn_prepare(st->drawable, level, start, NULL, 0.0, &error);
     g_free(start);
     if (!st->job) {
         g_message("%s", error->message);

@@ -34,9 +34,9 @@ static gboolean run_job(const crsae_model *model, preview_job *job)
                                               NULL);
 }
 
-/* The preview is drawn twice: first a draft (CRSAE_DRAFT_SHIFTS of the
- * shifts, one for the chroma planes of a colour image), then the chosen
- * quality, which is what OK gives. */
+/* The preview is drawn twice: first a draft (the parameter table's draft
+ * shifts, 5, and one for the chroma planes of a colour image), then the
+ * chosen quality, which is what OK gives. */
 static gpointer job_thread(gpointer data)
 {
     preview_job *job = data, *quick = job->quick;
@@ -79,14 +79,16 @@ void preview_queue_submit(preview_queue *q, const crsae_gimp_settings *s, gfloat
     job->settings.model_path = g_strdup(s->model_path);
     job->requested = g_get_monotonic_time();
     q->active++;
-    if (s->shifts == 0 || s->shifts > CRSAE_DRAFT_SHIFTS) {
+    const int draft_shifts = (int)crsae_param_get(CRSAE_PARAM_DRAFT_SHIFTS)->def;
+    if (s->shifts == 0 || s->shifts > draft_shifts) {
         preview_job *quick = g_new0(preview_job, 1);
         *quick = *job;
         quick->pixels = g_memdup2(pixels, (gsize)width * height * channels * sizeof(gfloat));
         quick->settings.model_path = g_strdup(s->model_path);
         quick->settings.quality = CRSAE_QUALITY_NORMAL;
-        quick->settings.shifts = CRSAE_DRAFT_SHIFTS;
-        quick->settings.chroma_shifts = CRSAE_DRAFT_CHROMA_SHIFTS;
+        quick->settings.shifts = draft_shifts;
+        quick->settings.chroma_shifts =
+            (int)crsae_param_get(CRSAE_PARAM_DRAFT_CHROMA_SHIFTS)->def;
         quick->draft = TRUE;
         job->quick = quick;
         q->active++;

@@ -173,7 +173,8 @@ CRSAE_API void crsae_free(void *ptr);
 typedef int (*crsae_progress_fn)(double fraction, void *user);
 
 typedef struct crsae_denoise_params {
-    float sigma;        /* noise std on the [0,1] scale; > 0 */
+    float sigma;        /* noise std on the [0,1] scale; 0 = estimate it on
+                           the input (crsae_estimate_noise_level) */
     int iterations;     /* FISTA iterations; 0 = the model's default */
     int shifts;         /* shifts of the ensemble; 0 = all s*s */
     int chroma_shifts;  /* colour images: shifts for the two chroma planes
@@ -206,10 +207,6 @@ typedef enum crsae_quality {
     CRSAE_QUALITY_BEST = 2
 } crsae_quality;
 #define CRSAE_FAST_SHIFTS 14
-/* A preview's quick first draft (the GIMP dialog's): 5 shifts, 1 for each
- * chroma plane of a colour image. */
-#define CRSAE_DRAFT_SHIFTS 5
-#define CRSAE_DRAFT_CHROMA_SHIFTS 1
 CRSAE_API crsae_status crsae_denoise_params_set_quality(crsae_denoise_params *params,
                                                         crsae_quality quality);
 /* "fast", "normal", "best"; NULL for another value. */
@@ -247,9 +244,13 @@ typedef enum crsae_param {
     CRSAE_PARAM_ITERATIONS = 1,  /* 0 = the model's own count */
     CRSAE_PARAM_SHIFTS = 2,      /* 0 = all s*s shifts */
     CRSAE_PARAM_THREADS = 3,     /* 0 = one per online CPU */
-    CRSAE_PARAM_QUALITY = 4      /* a crsae_quality */
+    CRSAE_PARAM_QUALITY = 4,     /* a crsae_quality */
+    CRSAE_PARAM_LEARN_SECONDS = 5, /* learning from a photo: its time
+                                      budget; 0 = crsae_learn_seconds */
+    CRSAE_PARAM_DRAFT_SHIFTS = 6,  /* a preview's quick first draft: shifts */
+    CRSAE_PARAM_DRAFT_CHROMA_SHIFTS = 7 /* and shifts for each chroma plane */
 } crsae_param;
-#define CRSAE_PARAM_COUNT 5
+#define CRSAE_PARAM_COUNT 8
 
 typedef struct crsae_param_info {
     const char *name;        /* e.g. "noise-level" (CLI option, procedure argument) */
@@ -272,6 +273,8 @@ typedef struct crsae_train_report {
                           loss: (sigma / its sigma)^2) */
     double psnr;       /* the same as a PSNR in dB */
     double seconds;    /* since the start */
+    double budget_used; /* with a time budget (crsae_train_params.seconds):
+                           the fraction of it spent, in [0,1]; else 0 */
 } crsae_train_report;
 
 /* Called on the calling thread after every step; nonzero cancels. */
@@ -293,7 +296,9 @@ enum {
 typedef struct crsae_train_state crsae_train_state;
 
 typedef struct crsae_train_params {
-    float sigma;          /* noise std added to the clean patches, [0,1] scale */
+    float sigma;          /* noise std added to the clean patches, [0,1] scale;
+                             crsae_train_noisy_image: the photo's, 0 =
+                             estimate it (crsae_estimate_noise_level) */
     float sigma_max;      /* > sigma: a noise-level-aware model: each patch's
                              noise std is drawn uniformly from [sigma,
                              sigma_max], its thresholds follow the model's rule
@@ -312,11 +317,19 @@ typedef struct crsae_train_params {
     int threads;          /* 0 = one per online CPU; the result does not depend on it */
     int ensemble;         /* 1: the loss is on the mean of all s*s shifted
                              reconstructions, as crsae_denoise_* computes it
-                             (s*s times the work; untied models need it) */
+                             (s*s times the work; untied models need it);
+                             -1: 1 for an untied model, 0 for a tied one */
     int self_supervised;  /* 1: the images are noisy photos (noise of std
                              sigma), no clean target: the loss is Stein's
                              unbiased estimate of the denoising error (SURE);
                              twice the work */
+    double seconds;       /* a time budget: > 0, training stops with CRSAE_OK
+                             after the step at which it is spent (for
+                             crsae_train_noisy_image counting the closing
+                             risk estimate, as long as the opening one);
+                             0: none for crsae_train, the photo's default
+                             (crsae_learn_seconds) for
+                             crsae_train_noisy_image */
     crsae_train_progress_fn progress;
     void *progress_user;
     crsae_train_state *state; /* NULL, or a state to start from (empty or
@@ -363,9 +376,12 @@ typedef struct crsae_adapt_outcome {
 /* Adapts a model to one noisy photo (interleaved, 1-4 channels as for
  * crsae_denoise_image, alpha ignored) without a clean version: crsae_train
  * in self-supervised mode on the planes the denoiser works on, with
- * params->sigma the photo's noise level.  Use the progress callback for a
- * time budget; the two risk estimates (a second or two each for a
- * megapixel) come before and after the training.  The adapted model is
+ * params->sigma the photo's noise level (0: estimated).  It keeps the time
+ * budget params->seconds (0: crsae_learn_seconds of the photo) all told:
+ * the two risk estimates (a second or two each for a megapixel) come
+ * before and after the training, and the training stops early enough for
+ * the second; the progress callback can stop it sooner (CRSAE_ERR_CANCELLED,
+ * the last finished step is judged as usual).  The adapted model is
  * kept only when its estimated error is lower than the start model's;
  * outcome (may be NULL) says which.  Patches shrink to fit a small photo;
  * one smaller than the filters (plus stride - 1 for the ensemble) gives
@@ -373,8 +389,13 @@ typedef struct crsae_adapt_outcome {
 /* Settings suited to crsae_train_noisy_image from a good model: a small
  * Adam step (1e-4: hundreds of steps on one photo must not undo the model;
  * chosen on held-out Train400 images), small batches of mid-sized
- * patches, steps unbounded (stop by the progress callback). */
+ * patches, steps unbounded, the photo's default time budget, the noise
+ * level estimated (sigma 0) and the ensemble as the model is (-1). */
 CRSAE_API void crsae_train_params_init_noisy_image(crsae_train_params *params);
+/* The default time budget for learning from a photo:
+ * CRSAE_LEARN_SECONDS_PER_MP seconds per megapixel, at least that many. */
+#define CRSAE_LEARN_SECONDS_PER_MP 60.0
+CRSAE_API double crsae_learn_seconds(int width, int height);
 CRSAE_API crsae_status crsae_train_noisy_image(crsae_model *model,
                                                const crsae_train_params *params,
                                                const float *pixels, size_t stride, int width,
@@ -416,6 +437,15 @@ CRSAE_API crsae_status crsae_model_randomize(crsae_model *model, float sigma, ui
 CRSAE_API crsae_status crsae_estimate_sigma(const float *in, size_t in_stride,
                                             int width, int height, int channels,
                                             float *sigma);
+
+/* The noise level the library uses when asked to estimate it (a noise
+ * level of 0 in crsae_denoise_params or crsae_train_params): the estimate
+ * of crsae_estimate_sigma, and at least CRSAE_SIGMA_FLOOR (a clean image
+ * is denoised very lightly).  The errors of crsae_estimate_sigma. */
+#define CRSAE_SIGMA_FLOOR (0.5f / 255.0f)
+CRSAE_API crsae_status crsae_estimate_noise_level(const float *in, size_t in_stride,
+                                                  int width, int height, int channels,
+                                                  float *sigma);
 
 /* Integer samples of `bits` (8 or 16) and the [0,1] floats of the API:
  * q / (2^bits - 1), and back: clipped to [0,1] (NaN to 0), rounded half
