@@ -97,6 +97,93 @@ static void test_clipped_regions_ignored(void **state)
     free(img);
 }
 
+/* Noise added in float, then rounded and clipped to 8 bits: what a user's
+ * file holds. */
+static double estimate_8bit(const float *clean, int w, int h, int ch, double sigma255,
+                            uint64_t seed)
+{
+    size_t n = (size_t)w * h * ch;
+    float *img = malloc(n * sizeof(float));
+    assert_non_null(img);
+    memcpy(img, clean, n * sizeof(float));
+    assert_int_equal(crsae_add_noise(img, (size_t)w * ch, w, h, ch, (float)(sigma255 / 255.0), seed),
+                     CRSAE_OK);
+    for (size_t i = 0; i < n; i++)
+        img[i] = crsae_sample_to_float(crsae_sample_from_float(img[i], 8), 8);
+    float s;
+    assert_int_equal(crsae_estimate_sigma(img, (size_t)w * ch, w, h, ch, &s), CRSAE_OK);
+    free(img);
+    return s * 255.0;
+}
+
+/* A photo-like plane with much of it at or near the ends of the range:
+ * the synthetic gradients, discs and texture, a black and a white block,
+ * a dark and a bright gradient band, and fine texture near white. */
+static float *clipped_scene(int w, int h, uint64_t seed, float invert)
+{
+    float *img = tu_synthetic_image(w, h, seed);
+    assert_non_null(img);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float *p = &img[(size_t)y * w + x];
+            float u = (float)x / (float)w, v = (float)y / (float)h;
+            if (u < 0.4f && v < 0.45f)
+                *p = 0.0f; /* black */
+            else if (u > 0.6f && v < 0.4f)
+                *p = 1.0f; /* white */
+            else if (v > 0.7f)
+                *p = 0.03f + 0.1f * u; /* dark band */
+            else if (u < 0.2f)
+                *p = 0.9f + 0.1f * v; /* bright band */
+            else if (u > 0.8f && v > 0.4f)
+                *p = 0.93f + 0.05f * sinf(0.9f * (float)x) * sinf(0.7f * (float)y);
+            if (invert > 0.0f)
+                *p = 1.0f - *p;
+        }
+    return img;
+}
+
+static void test_clipped_8bit_grey(void **state)
+{
+    (void)state;
+    const double sigmas[] = {5, 15, 25, 50};
+    const int w = 256, h = 224;
+    for (uint64_t img = 1; img <= 2; img++) {
+        float *clean = clipped_scene(w, h, img, img == 2 ? 1.0f : 0.0f);
+        for (size_t i = 0; i < sizeof sigmas / sizeof sigmas[0]; i++) {
+            double e = estimate_8bit(clean, w, h, 1, sigmas[i], 100 * img + i);
+            print_message("grey scene %d, 8-bit sigma %4.1f -> %6.2f\n", (int)img, sigmas[i], e);
+            assert_true(fabs(e / sigmas[i] - 1.0) <= 0.10);
+        }
+        free(clean);
+    }
+}
+
+/* RGB: the three channels are different scenes (their clipped areas are
+ * not the same), noise on each channel. */
+static void test_clipped_8bit_colour(void **state)
+{
+    (void)state;
+    const double sigmas[] = {5, 15, 25, 50};
+    const int w = 240, h = 200;
+    float *c[3];
+    for (int k = 0; k < 3; k++)
+        c[k] = clipped_scene(w, h, 20 + (uint64_t)k, k == 1 ? 1.0f : 0.0f);
+    float *rgb = malloc((size_t)w * h * 3 * sizeof(float));
+    assert_non_null(rgb);
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        for (int k = 0; k < 3; k++)
+            rgb[i * 3 + k] = c[k][i];
+    for (size_t i = 0; i < sizeof sigmas / sizeof sigmas[0]; i++) {
+        double e = estimate_8bit(rgb, w, h, 3, sigmas[i], 300 + i);
+        print_message("colour scene, 8-bit sigma %4.1f -> %6.2f\n", sigmas[i], e);
+        assert_true(fabs(e / sigmas[i] - 1.0) <= 0.10);
+    }
+    for (int k = 0; k < 3; k++)
+        free(c[k]);
+    free(rgb);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -115,6 +202,8 @@ int main(void)
         cmocka_unit_test(test_colour_and_alpha),
         cmocka_unit_test(test_flat_and_clean),
         cmocka_unit_test(test_clipped_regions_ignored),
+        cmocka_unit_test(test_clipped_8bit_grey),
+        cmocka_unit_test(test_clipped_8bit_colour),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
